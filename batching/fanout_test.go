@@ -1,0 +1,89 @@
+package batching
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// countingBody counts the bytes the pump has read.
+type countingBody struct {
+	r    io.Reader
+	read atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }
+
+func TestFanOutDeliversEveryByte(t *testing.T) {
+	body := pattern(1<<20 + 123)
+	for _, members := range []int{1, 8, 64} {
+		c := New[string, string](Config{Window: time.Hour, MaxSize: members, BufferSize: 256 << 10, ChunkSize: 16 << 10})
+		var calls counter
+		results := doAll(t.Context(), c, members, "k", calls.bodyFunc("m", body))()
+		checkBodies(t, results, body)
+		if got := calls.calls.Load(); got != 1 {
+			t.Errorf("%d members: calls = %d, want 1", members, got)
+		}
+	}
+}
+
+func TestFanOutBufferIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{Window: time.Millisecond, MaxSize: 2, BufferSize: 64 << 10, ChunkSize: 8 << 10}
+		c := New[string, string](cfg)
+		body := pattern(10 << 20)
+		src := &countingBody{r: bytes.NewReader(body)}
+		fn := func(ctx context.Context) (string, io.ReadCloser, error) { return "m", src, nil }
+
+		got := make(chan *Response[string], 2)
+		for range 2 {
+			go func() {
+				resp, err := c.Do(t.Context(), "k", fn)
+				if err != nil {
+					t.Errorf("Do() error = %v", err)
+				}
+				got <- resp
+			}()
+		}
+		fast, idle := <-got, <-got
+		synctest.Wait()
+
+		// Nobody reads yet: the pump stops at the buffer limit.
+		limit := int64(cfg.BufferSize + cfg.ChunkSize)
+		if n := src.read.Load(); n > limit {
+			t.Errorf("pump read %d bytes ahead of idle members, want at most %d", n, limit)
+		}
+
+		// One member reads as fast as it can: the idle one holds it back,
+		// so the pump still stays within the limit.
+		fastBody := make(chan []byte, 1)
+		go func() {
+			b, err := io.ReadAll(fast.Body)
+			if err != nil {
+				t.Errorf("fast member: read error = %v", err)
+			}
+			fastBody <- b
+		}()
+		synctest.Wait()
+		if n := src.read.Load(); n > limit {
+			t.Errorf("pump read %d bytes while one member is idle, want at most %d", n, limit)
+		}
+
+		// The idle member leaves: the fast one gets the rest.
+		idle.Body.Close()
+		if b := <-fastBody; !bytes.Equal(b, body) {
+			t.Errorf("fast member got %d bytes, want the %d bytes served", len(b), len(body))
+		}
+		fast.Body.Close()
+	})
+}
