@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/s3-batching-agent/s3-batching-agent/batching"
+	"github.com/s3-batching-agent/s3-batching-agent/cmd/s3-batching-agent/config"
+	"github.com/s3-batching-agent/s3-batching-agent/proxy"
+	"github.com/s3-batching-agent/s3-batching-agent/proxy/localstore"
+)
+
+// localStoreKey is the access key the agent signs with when it talks to
+// its own embedded store, which does not check signatures.
+const localStoreKey = "local-store"
+
+// agent holds the wired components of a running agent.
+type agent struct {
+	cfg         *config.Config
+	log         *slog.Logger
+	credentials aws.CredentialsProvider
+	upstream    *proxy.Upstream
+	reads       *proxy.ReadPath
+	store       *localstore.Store
+	inFlight    inFlight
+}
+
+func newAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) (*agent, error) {
+	a := &agent{cfg: cfg, log: log}
+
+	endpoint := cfg.Endpoint
+	if cfg.LocalStore != "" {
+		store, err := localstore.Start(cfg.LocalStore, log.With("component", "local-store"))
+		if err != nil {
+			return nil, fmt.Errorf("starting the local store on %s: %w", cfg.LocalStore, err)
+		}
+		a.store = store
+		endpoint, err = url.Parse(store.Endpoint())
+		if err != nil {
+			return nil, fmt.Errorf("parsing the local store's endpoint: %w", err)
+		}
+		// Static credentials: the default chain would look for real ones,
+		// and might ask the instance metadata service.
+		a.credentials = credentials.NewStaticCredentialsProvider(localStoreKey, localStoreKey, "")
+	} else {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWSRegion))
+		if err != nil {
+			return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		}
+		a.credentials = awsCfg.Credentials
+	}
+
+	a.upstream = proxy.NewUpstream(proxy.UpstreamConfig{
+		Endpoint:      endpoint,
+		Region:        cfg.AWSRegion,
+		Credentials:   a.credentials,
+		HeaderTimeout: cfg.UpstreamTimeout,
+		Logger:        log.With("component", "upstream"),
+	})
+	a.reads = proxy.NewReadPath(a.upstream, batching.Config{
+		Disabled:     !cfg.Batching,
+		Window:       cfg.BatchWindow,
+		MaxSize:      cfg.MaxBatchSize,
+		JoinInFlight: cfg.JoinInFlight,
+		BufferSize:   cfg.FanoutBuffer,
+		StallTimeout: cfg.SlowReaderTimeout,
+	}, log.With("component", "reads"), nil)
+	return a, nil
+}
+
+func (a *agent) servers() []namedServer {
+	helperCfg := proxy.HelperConfig{
+		DefaultBucket: a.cfg.DefaultBucket,
+		Logger:        a.log.With("component", "helper"),
+	}
+	if a.cfg.Debug {
+		helperCfg.DebugConfig = debugConfig{a}
+	}
+	helper := proxy.NewHelper(a.reads, helperCfg)
+
+	return []namedServer{
+		{"helper API", newServer(a.cfg, a.cfg.Port, a.inFlight.wrap("helper API", helper))},
+	}
+}
+
+func (a *agent) close() {
+	if a.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.store.Close(ctx)
+	}
+}
+
+// credentialSummary describes the upstream credentials with the access key
+// masked and the secret left out. It retrieves them, so a missing
+// credential shows at start-up rather than on the first request.
+func (a *agent) credentialSummary(ctx context.Context) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	creds, err := a.credentials.Retrieve(ctx)
+	if err != nil {
+		a.log.Warn("no upstream credentials yet: reads will fail until the default chain finds some", "error", err)
+		return map[string]string{"status": "not loaded"}
+	}
+	out := map[string]string{
+		"source":            creds.Source,
+		"access_key_id":     maskKey(creds.AccessKeyID),
+		"secret_access_key": "(set, not shown)",
+	}
+	if creds.SessionToken != "" {
+		out["session_token"] = "(set, not shown)"
+	}
+	if creds.CanExpire {
+		out["expires"] = creds.Expires.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// maskKey keeps the first four characters of an access key ID, which name
+// its kind (AKIA long-term, ASIA temporary), and hides the rest.
+func maskKey(id string) string {
+	if len(id) <= 4 {
+		return "****"
+	}
+	return id[:4] + "****"
+}
+
+// debugConfig is served at /debug/config: the flags and the masked
+// credential summary, computed per request so refreshed credentials show.
+type debugConfig struct{ a *agent }
+
+func (d debugConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"config":      d.a.cfg.Summary(),
+		"credentials": d.a.credentialSummary(context.Background()),
+		"upstream":    upstreamSummary(d.a),
+	})
+}
+
+func upstreamSummary(a *agent) map[string]string {
+	out := map[string]string{"region": a.cfg.AWSRegion}
+	switch {
+	case a.store != nil:
+		out["kind"] = "local store"
+		out["endpoint"] = a.store.Endpoint()
+	case a.cfg.Endpoint != nil:
+		out["kind"] = "S3-compatible endpoint"
+		out["endpoint"] = a.cfg.Endpoint.String()
+	default:
+		out["kind"] = "AWS S3"
+	}
+	if t := a.upstream.LastResponse(); !t.IsZero() {
+		out["last_response"] = t.UTC().Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+

@@ -1,0 +1,326 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+)
+
+// HelperConfig configures the helper API.
+type HelperConfig struct {
+	// DefaultBucket is used when a request names no bucket. Empty means
+	// such requests are rejected.
+	DefaultBucket string
+
+	// DebugConfig, when not nil, is served as JSON at /debug/config. It
+	// must already have every secret masked.
+	DebugConfig any
+
+	// Ready reports whether the agent can serve reads; nil means always.
+	Ready func() bool
+
+	// Extra routes mounted on the helper port, such as /metrics and pprof.
+	Extra map[string]http.Handler
+
+	Logger *slog.Logger
+}
+
+// Helper serves the helper API: /health, /ready, /s3/listBuckets,
+// /s3/listObjects, /s3/getObject and, when configured, /debug/config.
+type Helper struct {
+	cfg    HelperConfig
+	reads  *ReadPath
+	log    *slog.Logger
+	router *mux.Router
+}
+
+var _ http.Handler = (*Helper)(nil)
+
+// NewHelper returns the helper API handler.
+func NewHelper(reads *ReadPath, cfg HelperConfig) *Helper {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Helper{cfg: cfg, reads: reads, log: log}
+
+	r := mux.NewRouter()
+	r.Handle("/health", methods(http.HandlerFunc(h.health), http.MethodGet, http.MethodHead))
+	r.Handle("/ready", methods(http.HandlerFunc(h.ready), http.MethodGet, http.MethodHead))
+	r.Handle("/s3/listBuckets", methods(http.HandlerFunc(h.listBuckets), http.MethodGet))
+	r.Handle("/s3/listObjects", methods(http.HandlerFunc(h.listObjects), http.MethodGet))
+	r.Handle("/s3/getObject", methods(http.HandlerFunc(h.getObject), http.MethodGet, http.MethodHead))
+	if cfg.DebugConfig != nil {
+		r.Handle("/debug/config", methods(http.HandlerFunc(h.debugConfig), http.MethodGet))
+	}
+	for path, handler := range cfg.Extra {
+		if strings.HasSuffix(path, "/") {
+			r.PathPrefix(path).Handler(handler)
+		} else {
+			r.Handle(path, handler)
+		}
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h.writeError(w, req, &APIError{
+			Status: http.StatusNotFound, Code: "NotFound",
+			Message: "No helper API route at this path. Routes: /health, /ready, /s3/listBuckets, /s3/listObjects, /s3/getObject.",
+		}, "", "")
+	})
+	h.router = r
+	return h
+}
+
+func (h *Helper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.router.ServeHTTP(w, r)
+}
+
+// methods rejects requests whose method is not listed with 405 and an
+// Allow header.
+func methods(next http.Handler, allowed ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range allowed {
+			if r.Method == m {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeJSONError(w, r, &APIError{
+			Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
+			Message: "The method " + r.Method + " is not allowed on this path; use " + strings.Join(allowed, " or ") + ".",
+		}, "", "", newRequestID())
+	})
+}
+
+func (h *Helper) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *Helper) ready(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Ready != nil && !h.cfg.Ready() {
+		writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "upstream not answering"})
+		return
+	}
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (h *Helper) debugConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, h.cfg.DebugConfig)
+}
+
+// getObject streams one object, honouring Range and conditional headers.
+func (h *Helper) getObject(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r.URL.RawQuery, "bucket", "key", "versionId")
+	if err != nil {
+		h.writeError(w, r, err, "", "")
+		return
+	}
+	bucket, key := h.bucket(q), q.Get("key")
+	if err := requireBucketKey(bucket, key, true); err != nil {
+		h.writeError(w, r, err, bucket, key)
+		return
+	}
+
+	op := OpGetObject
+	if r.Method == http.MethodHead {
+		op = OpHeadObject
+	}
+	req := &ReadRequest{Op: op, Bucket: bucket, Key: key, Header: copyHeaders(r.Header, ReadHeaders)}
+	if v := q.Get("versionId"); v != "" {
+		req.Query = url.Values{"versionId": {v}}
+	}
+
+	h.serveRead(w, r, req, func(resp *ReadResponse) {
+		relayObject(w, r, resp, h.log)
+	})
+}
+
+// serveRead runs req through the read path and hands a successful result
+// to write; errors, including the upstream's, become JSON errors.
+func (h *Helper) serveRead(w http.ResponseWriter, r *http.Request, req *ReadRequest, write func(*ReadResponse)) {
+	resp, err := h.reads.Read(r.Context(), req)
+	if err != nil {
+		h.writeError(w, r, err, req.Bucket, req.Key)
+		return
+	}
+	defer resp.Body.Close()
+
+	status := resp.Meta.StatusCode
+	if status >= 300 && status != http.StatusNotModified {
+		apiErr := ParseUpstreamError(status, resp.Body, req.Op)
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			apiErr = ErrBadGateway
+		}
+		if status == http.StatusRequestedRangeNotSatisfiable {
+			if cr := resp.Meta.Header.Get("Content-Range"); cr != "" {
+				w.Header().Set("Content-Range", cr)
+			}
+		}
+		h.writeError(w, r, apiErr, req.Bucket, req.Key)
+		return
+	}
+	write(resp)
+}
+
+// objectHeaders are the upstream response headers relayed with an object,
+// besides x-amz-meta-* and the other x-amz-* object headers.
+var objectHeaders = []string{
+	"Accept-Ranges",
+	"Cache-Control",
+	"Content-Disposition",
+	"Content-Encoding",
+	"Content-Language",
+	"Content-Range",
+	"Content-Type",
+	"ETag",
+	"Expires",
+	"Last-Modified",
+}
+
+// relayObject writes an object response: its headers, its status and, for
+// GET, its streamed body. A body cut short aborts the connection so the
+// client cannot take a truncated object for a whole one.
+func relayObject(w http.ResponseWriter, r *http.Request, resp *ReadResponse, log *slog.Logger) {
+	meta := resp.Meta
+	out := w.Header()
+	for _, name := range objectHeaders {
+		if v := meta.Header.Values(name); len(v) > 0 {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	for name, v := range meta.Header {
+		if strings.HasPrefix(name, "X-Amz-") && name != "X-Amz-Id-2" {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	if meta.ContentLength >= 0 && meta.StatusCode != http.StatusNotModified {
+		out.Set("Content-Length", strconv.FormatInt(meta.ContentLength, 10))
+	}
+	w.WriteHeader(meta.StatusCode)
+
+	if r.Method == http.MethodHead || meta.StatusCode == http.StatusNotModified {
+		return
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		if r.Context().Err() == nil {
+			log.Warn("object response cut short", "path", r.URL.Path, "bytes_sent", n, "error", err)
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (h *Helper) bucket(q url.Values) string {
+	if b := q.Get("bucket"); b != "" {
+		return b
+	}
+	return h.cfg.DefaultBucket
+}
+
+func requireBucketKey(bucket, key string, needKey bool) error {
+	if bucket == "" {
+		return InvalidArgument("Missing bucket: pass the bucket parameter or start the agent with --default-bucket.")
+	}
+	if needKey && key == "" {
+		return InvalidArgument("Missing key: pass the key parameter.")
+	}
+	return nil
+}
+
+// parseQuery decodes a raw query exactly once. It rejects malformed
+// escapes, repeated parameters and parameters not in allowed.
+func parseQuery(raw string, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, InvalidArgument("The query string is not validly escaped; escape '%' as %25 and '+' as %2B.")
+	}
+	for name, values := range q {
+		if !contains(allowed, name) {
+			return nil, InvalidArgument("Unknown query parameter " + strconv.Quote(name) + "; accepted: " + strings.Join(allowed, ", ") + ".")
+		}
+		if len(values) > 1 {
+			return nil, InvalidArgument("The query parameter " + strconv.Quote(name) + " is given more than once.")
+		}
+	}
+	return q, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// copyHeaders returns the listed headers of h that are set.
+func copyHeaders(h http.Header, names []string) http.Header {
+	out := http.Header{}
+	for _, name := range names {
+		if v := h.Values(name); len(v) > 0 {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	return out
+}
+
+// writeError writes err as a JSON error; a client that hung up gets
+// nothing.
+func (h *Helper) writeError(w http.ResponseWriter, r *http.Request, err error, bucket, key string) {
+	apiErr, gone := ToAPIError(r.Context(), err)
+	if gone != nil {
+		return
+	}
+	var own *APIError
+	if !errors.As(err, &own) && apiErr.Status >= 500 {
+		h.log.Error("request failed", "path", r.URL.Path, "bucket", bucket, "key", key, "error", err)
+	}
+	writeJSONError(w, r, apiErr, bucket, key, newRequestID())
+}
+
+// jsonError is the helper API's error body; field names follow S3's XML
+// error.
+type jsonError struct {
+	Code      string
+	Message   string
+	Bucket    string `json:",omitempty"`
+	Key       string `json:",omitempty"`
+	RequestId string //nolint:revive // S3's field name.
+}
+
+func writeJSONError(w http.ResponseWriter, r *http.Request, e *APIError, bucket, key, requestID string) {
+	w.Header().Del("Content-Length")
+	w.Header().Set("X-Request-Id", requestID)
+	writeJSON(w, r, e.Status, jsonError{Code: e.Code, Message: e.Message, Bucket: bucket, Key: key, RequestId: requestID})
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"Code":"InternalError","Message":"The agent could not encode its response."}`)
+		status = http.StatusInternalServerError
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b)
+	}
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
