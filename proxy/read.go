@@ -252,3 +252,9 @@ func removeHopHeaders(h http.Header) {
 		h.Del(name)
 	}
 }
+
+// SealBucket closes every read group of bucket, as a write that can change
+// any of its keys requires (DeleteObjects, bucket-level changes).
+func (p *ReadPath) SealBucket(bucket string) {
+	p.groups.Seal(func(k CoalesceKey) bool { return k.Bucket == bucket })
+}

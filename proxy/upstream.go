@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/s3-batching-agent/s3-batching-agent/sigv4"
 )
 
 // EmptyPayloadHash is the hex SHA-256 of an empty body.
@@ -62,7 +63,7 @@ type UpstreamConfig struct {
 type Upstream struct {
 	cfg    UpstreamConfig
 	client *http.Client
-	signer *v4.Signer
+	signer *sigv4.Signer
 	log    *slog.Logger
 
 	regions sync.Map // bucket name -> region learned from a redirect
@@ -77,7 +78,9 @@ type Request struct {
 	Bucket string // empty for service-level requests such as ListBuckets
 	Key    string // empty for bucket-level requests
 	Query  url.Values
-	Header http.Header // forwarded as is; Upstream adds Host and the signature
+	// Header is forwarded and signed, except the client's own
+	// authentication headers, which are replaced.
+	Header http.Header
 
 	// Body is sent with ContentLength bytes; -1 means unknown. Nil means
 	// no body.
@@ -138,10 +141,7 @@ func NewUpstream(cfg UpstreamConfig) *Upstream {
 			// Redirects are S3 errors to relay or region hints to act on.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		signer: v4.NewSigner(func(o *v4.SignerOptions) {
-			// Paths are escaped once by EscapePath; S3 signs them as sent.
-			o.DisableURIPathEscaping = true
-		}),
+		signer: sigv4.NewSigner(),
 		log: log,
 	}
 }
@@ -206,8 +206,7 @@ func (u *Upstream) send(ctx context.Context, r *Request) (*http.Response, error)
 	if hash == "" {
 		hash = EmptyPayloadHash
 	}
-	req.Header.Set("X-Amz-Content-Sha256", hash)
-	if err := u.signer.SignHTTP(ctx, creds, req, hash, "s3", region, u.cfg.Now()); err != nil {
+	if err := u.signer.Sign(req, creds, region, hash, u.cfg.Now()); err != nil {
 		return nil, fmt.Errorf("signing upstream request: %w", err)
 	}
 

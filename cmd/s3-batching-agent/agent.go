@@ -14,6 +14,7 @@ import (
 
 	"github.com/s3-batching-agent/s3-batching-agent/batching"
 	"github.com/s3-batching-agent/s3-batching-agent/cmd/s3-batching-agent/config"
+	"github.com/s3-batching-agent/s3-batching-agent/compat"
 	"github.com/s3-batching-agent/s3-batching-agent/proxy"
 	"github.com/s3-batching-agent/s3-batching-agent/proxy/localstore"
 )
@@ -30,11 +31,21 @@ type agent struct {
 	upstream    *proxy.Upstream
 	reads       *proxy.ReadPath
 	store       *localstore.Store
+	clients     *compat.ClientCredentials
 	inFlight    inFlight
 }
 
 func newAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) (*agent, error) {
 	a := &agent{cfg: cfg, log: log}
+
+	if cfg.ClientAuth == "verify" {
+		clients, err := compat.LoadClientCredentials(cfg.ClientCredentials)
+		if err != nil {
+			return nil, err
+		}
+		a.clients = clients
+		log.Info("S3 listener verifies client signatures", "clients", clients.Len())
+	}
 
 	endpoint := cfg.Endpoint
 	if cfg.LocalStore != "" {
@@ -86,9 +97,19 @@ func (a *agent) servers() []namedServer {
 	}
 	helper := proxy.NewHelper(a.reads, helperCfg)
 
-	return []namedServer{
+	servers := []namedServer{
 		{"helper API", newServer(a.cfg, a.cfg.Port, a.inFlight.wrap("helper API", helper))},
 	}
+	if a.cfg.S3Port > 0 {
+		listener := compat.New(compat.Config{
+			Reads:    a.reads,
+			Upstream: a.upstream,
+			Clients:  a.clients,
+			Logger:   a.log.With("component", "s3-listener"),
+		})
+		servers = append(servers, namedServer{"S3 listener", newServer(a.cfg, a.cfg.S3Port, a.inFlight.wrap("S3 listener", listener))})
+	}
+	return servers
 }
 
 func (a *agent) close() {
@@ -162,5 +183,3 @@ func upstreamSummary(a *agent) map[string]string {
 	}
 	return out
 }
-
-

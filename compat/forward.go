@@ -1,0 +1,183 @@
+package compat
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/s3-batching-agent/s3-batching-agent/proxy"
+	"github.com/s3-batching-agent/s3-batching-agent/sigv4"
+)
+
+// skippedForwardHeaders never reach the upstream on a forwarded request:
+// hop-by-hop headers, headers Go derives from the request (Host,
+// Content-Length), the client's authentication, which the agent replaces,
+// and Expect, so the upstream leg never waits for a 100 Continue.
+var skippedForwardHeaders = map[string]bool{
+	"Host":                 true,
+	"Content-Length":       true,
+	"Expect":               true,
+	"Authorization":        true,
+	"X-Amz-Date":           true,
+	"X-Amz-Security-Token": true,
+	"X-Amz-Content-Sha256": true,
+}
+
+// bodyError records the first error the client's body returned while the
+// upstream request read it, so that a failed upload is reported as the
+// client's fault rather than the upstream's.
+type bodyError struct {
+	err error
+}
+
+// recordingReader passes reads through and records the first error other
+// than io.EOF.
+type recordingReader struct {
+	r   io.Reader
+	rec *bodyError
+}
+
+func (r recordingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.rec.err == nil {
+		r.rec.err = err
+	}
+	return n, err
+}
+
+// outgoingRequest builds the upstream request for a forwarded operation.
+// The body is decoded from aws-chunked when the client sent it that way:
+// without trailers it goes upstream as plain bytes with UNSIGNED-PAYLOAD,
+// with trailers it is re-framed as STREAMING-UNSIGNED-PAYLOAD-TRAILER so
+// that the upstream checks and stores the checksum. In verify mode the
+// payload is checked against the client's signature as it streams. The
+// returned bodyError is filled in while the upstream reads the body.
+func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.Verification) (*proxy.Request, *bodyError, *proxy.APIError) {
+	header := http.Header{}
+	for name, values := range r.Header {
+		if hopHeaders[name] || skippedForwardHeaders[name] {
+			continue
+		}
+		header[name] = append([]string(nil), values...)
+	}
+	out := &proxy.Request{
+		Method: r.Method,
+		Bucket: op.Bucket,
+		Key:    op.Key,
+		Query:  query,
+		Header: header,
+	}
+	rec := &bodyError{}
+
+	declared := r.Header.Get("X-Amz-Content-Sha256")
+	if declared == "" {
+		declared = proxy.UnsignedPayload
+	}
+	mode, err := sigv4.ParsePayloadMode(declared)
+	if err != nil {
+		return nil, nil, authError(err)
+	}
+
+	hasBody := r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
+	if !hasBody && !mode.Streaming() {
+		out.PayloadHash = outgoingHash(declared, mode)
+		if r.ContentLength == 0 && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodDelete {
+			out.Body, out.ContentLength = http.NoBody, 0
+		}
+		return out, rec, nil
+	}
+
+	var payload sigv4.PayloadReader
+	if v != nil {
+		payload, err = v.NewPayloadReader(r.Body, r.Header)
+	} else {
+		payload, err = sigv4.NewUnverifiedPayloadReader(r.Body, r.Header)
+	}
+	if err != nil {
+		return nil, nil, authError(err)
+	}
+	body := recordingReader{r: payload, rec: rec}
+
+	if !mode.Streaming() {
+		out.Body, out.ContentLength = body, r.ContentLength
+		out.PayloadHash = outgoingHash(declared, mode)
+		return out, rec, nil
+	}
+
+	decoded, apiErr := decodedLength(r.Header)
+	if apiErr != nil {
+		return nil, nil, apiErr
+	}
+	trailers := trailerNames(r.Header)
+	coding := sigv4.StripAWSChunked(strings.Join(r.Header.Values("Content-Encoding"), ","))
+
+	if len(trailers) == 0 {
+		header.Del("X-Amz-Decoded-Content-Length")
+		header.Del("X-Amz-Trailer")
+		setOrDelete(header, "Content-Encoding", coding)
+		out.Body, out.ContentLength = body, decoded
+		out.PayloadHash = proxy.UnsignedPayload
+		return out, rec, nil
+	}
+
+	length, err := sigv4.UnsignedTrailerLength(decoded, sigv4.DefaultEncodeChunkSize, trailers)
+	if err != nil {
+		return nil, nil, authError(err)
+	}
+	if coding == "" {
+		header.Set("Content-Encoding", "aws-chunked")
+	} else {
+		header.Set("Content-Encoding", "aws-chunked,"+coding)
+	}
+	header.Set("X-Amz-Decoded-Content-Length", strconv.FormatInt(decoded, 10))
+	header.Set("X-Amz-Trailer", strings.Join(trailers, ","))
+	out.Body = sigv4.NewUnsignedTrailerEncoder(body, sigv4.DefaultEncodeChunkSize, payload.Trailers)
+	out.ContentLength = length
+	out.PayloadHash = sigv4.StreamingUnsignedPayloadTrailer
+	return out, rec, nil
+}
+
+// outgoingHash returns the payload hash to sign for a body forwarded as
+// received: a hex SHA-256 stays, so the upstream checks the body itself.
+func outgoingHash(declared string, mode sigv4.PayloadMode) string {
+	if mode == sigv4.PayloadSHA256 {
+		return strings.ToLower(declared)
+	}
+	return proxy.UnsignedPayload
+}
+
+func decodedLength(h http.Header) (int64, *proxy.APIError) {
+	s := h.Get("X-Amz-Decoded-Content-Length")
+	if s == "" {
+		return 0, &proxy.APIError{Status: http.StatusLengthRequired, Code: "MissingContentLength",
+			Message: "An aws-chunked upload must carry x-amz-decoded-content-length."}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, proxy.InvalidArgument("x-amz-decoded-content-length must be a non-negative integer.")
+	}
+	return n, nil
+}
+
+func trailerNames(h http.Header) []string {
+	var names []string
+	for _, v := range h.Values("X-Amz-Trailer") {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}
+
+func setOrDelete(h http.Header, name, value string) {
+	if value == "" {
+		h.Del(name)
+		return
+	}
+	h.Set(name, value)
+}
+

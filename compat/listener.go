@@ -1,0 +1,354 @@
+package compat
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/s3-batching-agent/s3-batching-agent/proxy"
+	"github.com/s3-batching-agent/s3-batching-agent/sigv4"
+)
+
+// Config configures a Listener.
+type Config struct {
+	// Reads is the shared read path; reads from this listener and the
+	// helper API coalesce together.
+	Reads *proxy.ReadPath
+
+	// Upstream sends every request that is not a coalesced read.
+	Upstream *proxy.Upstream
+
+	// Clients, when not nil, turns on verify mode: every request must carry
+	// a valid SigV4 signature by one of these clients and be allowed by its
+	// rules. Nil trusts every client, as the original trusted-network
+	// deployment does.
+	Clients *ClientCredentials
+
+	// Observer receives one event per finished request; nil is allowed.
+	Observer proxy.RequestObserver
+
+	// Now returns the time signatures are checked against. Nil means
+	// time.Now.
+	Now func() time.Time
+
+	Logger *slog.Logger
+}
+
+// Listener is the S3 listener's http.Handler. It is safe for concurrent
+// use.
+type Listener struct {
+	cfg      Config
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+}
+
+var _ http.Handler = (*Listener)(nil)
+
+// New returns a Listener for cfg.
+func New(cfg Config) *Listener {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	l := &Listener{cfg: cfg, log: cfg.Logger}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clients != nil {
+		l.verifier = &sigv4.Verifier{Credentials: cfg.Clients}
+	}
+	return l
+}
+
+// presignParams are the query parameters of a presigned URL. They
+// authenticate the client and are not part of the operation.
+var presignParams = []string{
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+}
+
+// ServeHTTP authenticates, classifies and serves one S3 request.
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := newRequestID()
+	rec := &statusRecorder{ResponseWriter: w}
+	op := operation{Name: "unknown"}
+	defer func() {
+		if l.cfg.Observer != nil {
+			l.cfg.Observer.Request("s3", op.Name, rec.status(), rec.shared, rec.bytes, time.Since(start).Seconds())
+		}
+	}()
+
+	if err := checkFraming(r); err != nil {
+		writeXMLError(rec, r, err, requestID)
+		return
+	}
+
+	bucket, key, err := splitPath(r.URL.EscapedPath())
+	if err != nil {
+		writeXMLError(rec, r, &proxy.APIError{Status: http.StatusBadRequest, Code: "InvalidURI", Message: "Couldn't parse the specified URI."}, requestID)
+		return
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeXMLError(rec, r, proxy.InvalidArgument("The query string is not validly escaped."), requestID)
+		return
+	}
+	for _, name := range presignParams {
+		query.Del(name)
+	}
+	op = classify(r.Method, bucket, key, withoutSDKParams(query))
+
+	verification, apiErr := l.authenticate(r, op, query)
+	if apiErr != nil {
+		l.log.Debug("request rejected", "op", op.Name, "bucket", bucket, "key", key, "code", apiErr.Code)
+		writeXMLError(rec, r, apiErr, requestID)
+		return
+	}
+
+	if op.Read != "" {
+		l.serveRead(rec, r, op, withoutSDKParams(query), requestID)
+		return
+	}
+	l.forward(rec, r, op, query, verification, requestID)
+}
+
+// checkFraming rejects a request whose body length is ambiguous, a known
+// request smuggling vector. Go's server already answers 400 to differing
+// Content-Length values.
+func checkFraming(r *http.Request) *proxy.APIError {
+	if len(r.TransferEncoding) > 0 && len(r.Header.Values("Content-Length")) > 0 {
+		return &proxy.APIError{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: "A request must not carry both Content-Length and Transfer-Encoding."}
+	}
+	if len(r.TransferEncoding) > 1 || (len(r.TransferEncoding) == 1 && r.TransferEncoding[0] != "chunked") {
+		return &proxy.APIError{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "Only Transfer-Encoding: chunked is supported."}
+	}
+	return nil
+}
+
+// withoutSDKParams returns q without x-id, a parameter the AWS SDKs add to
+// name the operation, which does not change S3's answer.
+func withoutSDKParams(q url.Values) url.Values {
+	if !q.Has("x-id") {
+		return q
+	}
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		if k != "x-id" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// authenticate verifies the signature in verify mode and checks the
+// client's rules. In trust mode it returns no verification and no error.
+func (l *Listener) authenticate(r *http.Request, op operation, query url.Values) (*sigv4.Verification, *proxy.APIError) {
+	if l.verifier == nil {
+		return nil, nil
+	}
+	v, err := l.verifier.Verify(r, l.cfg.Now())
+	if err != nil {
+		return nil, authError(err)
+	}
+	if !l.cfg.Clients.allowed(v.AccessKey, r.Method, op, query, r.Header) {
+		return nil, &proxy.APIError{Status: http.StatusForbidden, Code: "AccessDenied", Message: "Access Denied"}
+	}
+	return v, nil
+}
+
+// skippedReadHeaders are request headers that never reach the upstream on
+// a read: the client's authentication, replaced by the agent's, and SDK
+// bookkeeping that does not change the answer.
+var skippedReadHeaders = map[string]bool{
+	"X-Amz-Date":           true,
+	"X-Amz-Content-Sha256": true,
+	"X-Amz-Security-Token": true,
+	"X-Amz-User-Agent":     true,
+}
+
+// readHeaders returns the headers of a read that go upstream and into the
+// coalescing key: the conditional and range headers and every x-amz-*
+// header except authentication and SDK bookkeeping.
+func readHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for _, name := range proxy.ReadHeaders {
+		if v := h.Values(name); len(v) > 0 {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	for name, v := range h {
+		if strings.HasPrefix(name, "X-Amz-") && !skippedReadHeaders[name] {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	return out
+}
+
+// serveRead runs a read through the batching layer and relays the
+// upstream's answer as is, errors included.
+func (l *Listener) serveRead(w *statusRecorder, r *http.Request, op operation, query url.Values, requestID string) {
+	req := &proxy.ReadRequest{Op: op.Read, Bucket: op.Bucket, Key: op.Key, Header: readHeaders(r.Header)}
+	if len(query) > 0 {
+		req.Query = query
+	}
+
+	resp, err := l.cfg.Reads.Read(r.Context(), req)
+	if err != nil {
+		l.writeError(w, r, err, op, requestID)
+		return
+	}
+	defer resp.Body.Close()
+	w.shared = !resp.Opener
+
+	meta := resp.Meta
+	copyResponseHeaders(w.Header(), meta.Header)
+	if meta.ContentLength >= 0 && meta.StatusCode != http.StatusNotModified && meta.StatusCode != http.StatusNoContent {
+		w.Header().Set("Content-Length", strconv.FormatInt(meta.ContentLength, 10))
+	}
+	w.WriteHeader(meta.StatusCode)
+	if r.Method == http.MethodHead {
+		return
+	}
+	l.streamBody(w, r, resp.Body, op)
+}
+
+// forward streams a request that is not a coalesced read to the upstream,
+// re-signed, and relays the answer. A successful write seals the read
+// groups it makes stale.
+func (l *Listener) forward(w *statusRecorder, r *http.Request, op operation, query url.Values, v *sigv4.Verification, requestID string) {
+	out, bodyErr, apiErr := outgoingRequest(r, op, query, v)
+	if apiErr != nil {
+		writeXMLError(w, r, apiErr, requestID)
+		return
+	}
+
+	resp, err := l.cfg.Upstream.Do(r.Context(), out)
+	if err != nil {
+		if bodyErr.err != nil {
+			// The client's body failed verification or ended early: the
+			// upstream write was aborted, so nothing is stored.
+			l.log.Info("upload rejected", "op", op.Name, "bucket", op.Bucket, "key", op.Key, "error", bodyErr.err)
+			writeXMLError(w, r, authError(bodyErr.err), requestID)
+			return
+		}
+		l.writeError(w, r, err, op, requestID)
+		return
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 300 && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if op.Key != "" {
+			l.cfg.Reads.SealObject(op.Bucket, op.Key)
+		} else {
+			l.cfg.Reads.SealBucket(op.Bucket)
+		}
+	}
+
+	copyResponseHeaders(w.Header(), resp.Header)
+	if resp.ContentLength >= 0 && resp.StatusCode != http.StatusNotModified && resp.StatusCode != http.StatusNoContent {
+		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodHead {
+		return
+	}
+	l.streamBody(w, r, resp.Body, op)
+}
+
+// streamBody copies a response body to the client. A body cut short aborts
+// the connection so the client cannot take a truncated object for a whole
+// one.
+func (l *Listener) streamBody(w *statusRecorder, r *http.Request, body io.Reader, op operation) {
+	if _, err := io.Copy(w, body); err != nil {
+		if r.Context().Err() == nil {
+			l.log.Warn("response cut short", "op", op.Name, "bucket", op.Bucket, "key", op.Key, "bytes_sent", w.bytes, "error", err)
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// writeError writes an error of the read path or the upstream as S3 XML; a
+// client that hung up gets nothing.
+func (l *Listener) writeError(w http.ResponseWriter, r *http.Request, err error, op operation, requestID string) {
+	apiErr, gone := proxy.ToAPIError(r.Context(), err)
+	if gone != nil {
+		return
+	}
+	var own *proxy.APIError
+	if !errors.As(err, &own) && apiErr.Status >= 500 {
+		l.log.Error("request failed", "op", op.Name, "bucket", op.Bucket, "key", op.Key, "error", err)
+	}
+	writeXMLError(w, r, apiErr, requestID)
+}
+
+// hopHeaders belong to one connection and are not relayed (RFC 9110,
+// section 7.6.1).
+var hopHeaders = map[string]bool{
+	"Connection":          true,
+	"Keep-Alive":          true,
+	"Proxy-Connection":    true,
+	"Proxy-Authenticate":  true,
+	"Proxy-Authorization": true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
+}
+
+func copyResponseHeaders(dst, src http.Header) {
+	for name, v := range src {
+		if hopHeaders[name] || name == "Content-Length" {
+			continue
+		}
+		dst[name] = append([]string(nil), v...)
+	}
+}
+
+// statusRecorder remembers the status and body size written, for metrics
+// and logs.
+type statusRecorder struct {
+	http.ResponseWriter
+	code   int
+	bytes  int64
+	shared bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(p)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		// The handler wrote nothing: the client left first.
+		return 499
+	}
+	return s.code
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
