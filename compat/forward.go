@@ -63,6 +63,7 @@ func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.V
 		header[name] = append([]string(nil), values...)
 	}
 	out := &proxy.Request{
+		Op:     op.Name,
 		Method: r.Method,
 		Bucket: op.Bucket,
 		Key:    op.Key,
@@ -180,4 +181,3 @@ func setOrDelete(h http.Header, name, value string) {
 	}
 	h.Set(name, value)
 }
-

@@ -77,11 +77,11 @@ var presignParams = []string{
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &proxy.Recorder{ResponseWriter: w}
 	op := operation{Name: "unknown"}
 	defer func() {
 		if l.cfg.Observer != nil {
-			l.cfg.Observer.Request("s3", op.Name, rec.status(), rec.shared, rec.bytes, time.Since(start).Seconds())
+			l.cfg.Observer.Request(rec.Event("s3", op.Name, start))
 		}
 	}()
 
@@ -193,7 +193,7 @@ func readHeaders(h http.Header) http.Header {
 
 // serveRead runs a read through the batching layer and relays the
 // upstream's answer as is, errors included.
-func (l *Listener) serveRead(w *statusRecorder, r *http.Request, op operation, query url.Values, requestID string) {
+func (l *Listener) serveRead(w *proxy.Recorder, r *http.Request, op operation, query url.Values, requestID string) {
 	req := &proxy.ReadRequest{Op: op.Read, Bucket: op.Bucket, Key: op.Key, Header: readHeaders(r.Header)}
 	if len(query) > 0 {
 		req.Query = query
@@ -205,7 +205,7 @@ func (l *Listener) serveRead(w *statusRecorder, r *http.Request, op operation, q
 		return
 	}
 	defer resp.Body.Close()
-	w.shared = !resp.Opener
+	w.Observe(resp)
 
 	meta := resp.Meta
 	copyResponseHeaders(w.Header(), meta.Header)
@@ -222,7 +222,7 @@ func (l *Listener) serveRead(w *statusRecorder, r *http.Request, op operation, q
 // forward streams a request that is not a coalesced read to the upstream,
 // re-signed, and relays the answer. A successful write seals the read
 // groups it makes stale.
-func (l *Listener) forward(w *statusRecorder, r *http.Request, op operation, query url.Values, v *sigv4.Verification, requestID string) {
+func (l *Listener) forward(w *proxy.Recorder, r *http.Request, op operation, query url.Values, v *sigv4.Verification, requestID string) {
 	out, bodyErr, apiErr := outgoingRequest(r, op, query, v)
 	if apiErr != nil {
 		writeXMLError(w, r, apiErr, requestID)
@@ -265,10 +265,10 @@ func (l *Listener) forward(w *statusRecorder, r *http.Request, op operation, que
 // streamBody copies a response body to the client. A body cut short aborts
 // the connection so the client cannot take a truncated object for a whole
 // one.
-func (l *Listener) streamBody(w *statusRecorder, r *http.Request, body io.Reader, op operation) {
+func (l *Listener) streamBody(w *proxy.Recorder, r *http.Request, body io.Reader, op operation) {
 	if _, err := io.Copy(w, body); err != nil {
 		if r.Context().Err() == nil {
-			l.log.Warn("response cut short", "op", op.Name, "bucket", op.Bucket, "key", op.Key, "bytes_sent", w.bytes, "error", err)
+			l.log.Warn("response cut short", "op", op.Name, "bucket", op.Bucket, "key", op.Key, "bytes_sent", w.Bytes, "error", err)
 		}
 		panic(http.ErrAbortHandler)
 	}
@@ -309,42 +309,6 @@ func copyResponseHeaders(dst, src http.Header) {
 		}
 		dst[name] = append([]string(nil), v...)
 	}
-}
-
-// statusRecorder remembers the status and body size written, for metrics
-// and logs.
-type statusRecorder struct {
-	http.ResponseWriter
-	code   int
-	bytes  int64
-	shared bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	if s.code == 0 {
-		s.code = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(p)
-	s.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (s *statusRecorder) status() int {
-	if s.code == 0 {
-		// The handler wrote nothing: the client left first.
-		return 499
-	}
-	return s.code
 }
 
 func newRequestID() string {

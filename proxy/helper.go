@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -29,7 +30,11 @@ type HelperConfig struct {
 	Ready func() bool
 
 	// Extra routes mounted on the helper port, such as /metrics and pprof.
+	// A path ending in "/" is a prefix.
 	Extra map[string]http.Handler
+
+	// Observer receives one event per /s3/ request; nil is allowed.
+	Observer RequestObserver
 
 	Logger *slog.Logger
 }
@@ -56,9 +61,9 @@ func NewHelper(reads *ReadPath, cfg HelperConfig) *Helper {
 	r := mux.NewRouter()
 	r.Handle("/health", methods(http.HandlerFunc(h.health), http.MethodGet, http.MethodHead))
 	r.Handle("/ready", methods(http.HandlerFunc(h.ready), http.MethodGet, http.MethodHead))
-	r.Handle("/s3/listBuckets", methods(http.HandlerFunc(h.listBuckets), http.MethodGet))
-	r.Handle("/s3/listObjects", methods(http.HandlerFunc(h.listObjects), http.MethodGet))
-	r.Handle("/s3/getObject", methods(http.HandlerFunc(h.getObject), http.MethodGet, http.MethodHead))
+	r.Handle("/s3/listBuckets", h.observed(methods(http.HandlerFunc(h.listBuckets), http.MethodGet)))
+	r.Handle("/s3/listObjects", h.observed(methods(http.HandlerFunc(h.listObjects), http.MethodGet)))
+	r.Handle("/s3/getObject", h.observed(methods(http.HandlerFunc(h.getObject), http.MethodGet, http.MethodHead)))
 	if cfg.DebugConfig != nil {
 		r.Handle("/debug/config", methods(http.HandlerFunc(h.debugConfig), http.MethodGet))
 	}
@@ -81,6 +86,32 @@ func NewHelper(reads *ReadPath, cfg HelperConfig) *Helper {
 
 func (h *Helper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.router.ServeHTTP(w, r)
+}
+
+// helperOps names the S3 operation behind each /s3/ route.
+var helperOps = map[string]Op{
+	"/s3/listBuckets": OpListBuckets,
+	"/s3/listObjects": OpListObjectsV2,
+	"/s3/getObject":   OpGetObject,
+}
+
+// observed reports each request to the configured observer.
+func (h *Helper) observed(next http.Handler) http.Handler {
+	if h.cfg.Observer == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &Recorder{ResponseWriter: w}
+		defer func() {
+			op := helperOps[r.URL.Path]
+			if op == OpGetObject && r.Method == http.MethodHead {
+				op = OpHeadObject
+			}
+			h.cfg.Observer.Request(rec.Event("helper", string(op), start))
+		}()
+		next.ServeHTTP(rec, r)
+	})
 }
 
 // methods rejects requests whose method is not listed with 405 and an
@@ -153,6 +184,9 @@ func (h *Helper) serveRead(w http.ResponseWriter, r *http.Request, req *ReadRequ
 		return
 	}
 	defer resp.Body.Close()
+	if rec, ok := w.(*Recorder); ok {
+		rec.Observe(resp)
+	}
 
 	status := resp.Meta.StatusCode
 	if status >= 300 && status != http.StatusNotModified {

@@ -132,14 +132,6 @@ type ReadResult struct {
 // ReadResponse is one caller's share of a read.
 type ReadResponse = batching.Response[*ReadResult]
 
-// ReadObserver receives one event per read for metrics. Its methods must
-// be safe for concurrent use.
-type ReadObserver interface {
-	// UpstreamCall is called once per upstream read call with its status,
-	// 0 when no response came back.
-	UpstreamCall(op Op, status int, err error)
-}
-
 // ReadPath sends reads upstream through the batching layer. It is safe for
 // concurrent use.
 type ReadPath struct {
@@ -147,12 +139,11 @@ type ReadPath struct {
 	groups   *batching.Coalescer[CoalesceKey, *ReadResult]
 	direct   *batching.Coalescer[CoalesceKey, *ReadResult]
 	log      *slog.Logger
-	observer ReadObserver
 }
 
 // NewReadPath returns a ReadPath that groups reads according to cfg. A nil
-// logger discards logs; a nil observer is allowed.
-func NewReadPath(up *Upstream, cfg batching.Config, log *slog.Logger, observer ReadObserver) *ReadPath {
+// logger discards logs.
+func NewReadPath(up *Upstream, cfg batching.Config, log *slog.Logger) *ReadPath {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -161,7 +152,6 @@ func NewReadPath(up *Upstream, cfg batching.Config, log *slog.Logger, observer R
 		groups:   batching.New[CoalesceKey, *ReadResult](cfg),
 		direct:   batching.New[CoalesceKey, *ReadResult](batching.Config{Disabled: true}),
 		log:      log,
-		observer: observer,
 	}
 }
 
@@ -195,6 +185,7 @@ func (p *ReadPath) OpenGroups() int {
 
 func (p *ReadPath) call(ctx context.Context, req *ReadRequest) (*ReadResult, io.ReadCloser, error) {
 	resp, err := p.upstream.Do(ctx, &Request{
+		Op:     string(req.Op),
 		Method: req.Op.Method(),
 		Bucket: req.Bucket,
 		Key:    req.Key,
@@ -202,9 +193,6 @@ func (p *ReadPath) call(ctx context.Context, req *ReadRequest) (*ReadResult, io.
 		Header: req.Header,
 		Retry:  true,
 	})
-	if p.observer != nil {
-		p.observer.UpstreamCall(req.Op, statusOf(resp), err)
-	}
 	if err != nil {
 		if ctx.Err() == nil {
 			p.log.Warn("upstream read failed", "op", req.Op, "bucket", req.Bucket, "key", req.Key, "error", err)

@@ -56,6 +56,10 @@ type UpstreamConfig struct {
 
 	// Now returns the signing time. Nil means time.Now.
 	Now func() time.Time
+
+	// Observer receives every request and the bytes of every response
+	// body. Nil is allowed.
+	Observer UpstreamObserver
 }
 
 // Upstream sends signed requests to S3 or an S3-compatible service. It is
@@ -74,6 +78,7 @@ type Upstream struct {
 
 // Request is one request to the upstream.
 type Request struct {
+	Op     string // S3 operation name, for metrics and logs
 	Method string
 	Bucket string // empty for service-level requests such as ListBuckets
 	Key    string // empty for bucket-level requests
@@ -142,7 +147,7 @@ func NewUpstream(cfg UpstreamConfig) *Upstream {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		signer: sigv4.NewSigner(),
-		log: log,
+		log:    log,
 	}
 }
 
@@ -210,11 +215,18 @@ func (u *Upstream) send(ctx context.Context, r *Request) (*http.Response, error)
 		return nil, fmt.Errorf("signing upstream request: %w", err)
 	}
 
+	sent := time.Now()
 	resp, err := u.client.Do(req)
+	if o := u.cfg.Observer; o != nil {
+		o.UpstreamRequest(r.Op, statusOf(resp), time.Since(sent))
+	}
 	if err != nil {
 		return nil, err
 	}
 	u.lastOK.Store(time.Now())
+	if o := u.cfg.Observer; o != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, observer: o}
+	}
 	return resp, nil
 }
 
@@ -361,4 +373,18 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// countingBody reports the bytes read from an upstream response body.
+type countingBody struct {
+	io.ReadCloser
+	observer UpstreamObserver
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.observer.UpstreamBytes(int64(n))
+	}
+	return n, err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"time"
 
@@ -30,6 +32,7 @@ type agent struct {
 	credentials aws.CredentialsProvider
 	upstream    *proxy.Upstream
 	reads       *proxy.ReadPath
+	metrics     *proxy.Metrics
 	store       *localstore.Store
 	clients     *compat.ClientCredentials
 	inFlight    inFlight
@@ -69,12 +72,14 @@ func newAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) (*agent
 		a.credentials = awsCfg.Credentials
 	}
 
+	a.metrics = proxy.NewMetrics(func() int { return a.reads.OpenGroups() })
 	a.upstream = proxy.NewUpstream(proxy.UpstreamConfig{
 		Endpoint:      endpoint,
 		Region:        cfg.AWSRegion,
 		Credentials:   a.credentials,
 		HeaderTimeout: cfg.UpstreamTimeout,
 		Logger:        log.With("component", "upstream"),
+		Observer:      a.metrics,
 	})
 	a.reads = proxy.NewReadPath(a.upstream, batching.Config{
 		Disabled:     !cfg.Batching,
@@ -83,17 +88,25 @@ func newAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) (*agent
 		JoinInFlight: cfg.JoinInFlight,
 		BufferSize:   cfg.FanoutBuffer,
 		StallTimeout: cfg.SlowReaderTimeout,
-	}, log.With("component", "reads"), nil)
+	}, log.With("component", "reads"))
 	return a, nil
 }
 
 func (a *agent) servers() []namedServer {
 	helperCfg := proxy.HelperConfig{
 		DefaultBucket: a.cfg.DefaultBucket,
+		Ready:         a.ready,
+		Extra:         map[string]http.Handler{"/metrics": a.metrics.Handler()},
+		Observer:      a.metrics,
 		Logger:        a.log.With("component", "helper"),
 	}
 	if a.cfg.Debug {
 		helperCfg.DebugConfig = debugConfig{a}
+		helperCfg.Extra["/debug/pprof/"] = http.HandlerFunc(pprof.Index)
+		helperCfg.Extra["/debug/pprof/cmdline"] = http.HandlerFunc(pprof.Cmdline)
+		helperCfg.Extra["/debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
+		helperCfg.Extra["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
+		helperCfg.Extra["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
 	}
 	helper := proxy.NewHelper(a.reads, helperCfg)
 
@@ -105,11 +118,52 @@ func (a *agent) servers() []namedServer {
 			Reads:    a.reads,
 			Upstream: a.upstream,
 			Clients:  a.clients,
+			Observer: a.metrics,
 			Logger:   a.log.With("component", "s3-listener"),
 		})
 		servers = append(servers, namedServer{"S3 listener", newServer(a.cfg, a.cfg.S3Port, a.inFlight.wrap("S3 listener", listener))})
 	}
 	return servers
+}
+
+// Readiness: the agent is ready while the upstream has sent a response
+// within readyWindow. When traffic alone does not show that, a probe
+// request (GET / on the upstream, ListBuckets) is sent every probeInterval;
+// any HTTP answer, an error status included, counts.
+const (
+	readyWindow   = 30 * time.Second
+	probeInterval = 10 * time.Second
+	probeTimeout  = 5 * time.Second
+)
+
+func (a *agent) ready() bool {
+	last := a.upstream.LastResponse()
+	return !last.IsZero() && time.Since(last) < readyWindow
+}
+
+// probeUpstream keeps readiness current until ctx is done.
+func (a *agent) probeUpstream(ctx context.Context) {
+	ticker := time.NewTicker(probeInterval)
+	defer ticker.Stop()
+	for {
+		if time.Since(a.upstream.LastResponse()) >= probeInterval {
+			probeCtx, cancel := context.WithTimeout(ctx, probeTimeout)
+			resp, err := a.upstream.Do(probeCtx, &proxy.Request{Op: "ReadinessProbe", Method: http.MethodGet})
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("upstream readiness probe failed", "error", err)
+				}
+			} else {
+				resp.Body.Close()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
 func (a *agent) close() {

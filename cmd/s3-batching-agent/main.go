@@ -62,6 +62,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer a.close()
 
 	log.Info("starting s3-batching-agent", "config", cfg.Summary(), "credentials", a.credentialSummary(ctx))
+	go a.probeUpstream(ctx)
 
 	servers := a.servers()
 	errc := make(chan error, len(servers))
