@@ -120,7 +120,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkFraming rejects a request whose body length is ambiguous, a known
-// request smuggling vector. Go's server already answers 400 to differing
+// request smuggling vector. Go's server already responds 400 to differing
 // Content-Length values.
 func checkFraming(r *http.Request) *proxy.APIError {
 	if len(r.TransferEncoding) > 0 && len(r.Header.Values("Content-Length")) > 0 {
@@ -133,7 +133,7 @@ func checkFraming(r *http.Request) *proxy.APIError {
 }
 
 // withoutSDKParams returns q without x-id, a parameter the AWS SDKs add to
-// name the operation, which does not change S3's answer.
+// name the operation, which does not change S3's response.
 func withoutSDKParams(q url.Values) url.Values {
 	if !q.Has("x-id") {
 		return q
@@ -165,7 +165,7 @@ func (l *Listener) authenticate(r *http.Request, op operation, query url.Values)
 
 // skippedReadHeaders are request headers that never reach the upstream on
 // a read: the client's authentication, replaced by the agent's, and SDK
-// bookkeeping that does not change the answer.
+// bookkeeping that does not change the response.
 var skippedReadHeaders = map[string]bool{
 	"X-Amz-Date":           true,
 	"X-Amz-Content-Sha256": true,

@@ -185,7 +185,7 @@ var subresources = []string{
 
 // subresourceSuffix returns " ?name" for the first known subresource in q,
 // " ?other" for a query without one, and "" for an empty query, so that
-// "GET bucket ?tagging" tells operations apart.
+// "GET bucket ?tagging" and "GET bucket ?acl" differ.
 func subresourceSuffix(q url.Values) string {
 	if len(q) == 0 {
 		return ""

@@ -47,8 +47,8 @@ func InvalidArgument(msg string) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Code: "InvalidArgument", Message: msg}
 }
 
-// ToAPIError maps an error from the read path or the upstream to what a
-// client is told. It is the one place that decides those status codes:
+// ToAPIError maps an error from the read path or the upstream to the error
+// a client receives. It is the one place that decides those status codes:
 // S3's own errors pass through, a timeout is 504, a client that left is
 // ErrClientGone, anything else from the upstream side is 502.
 func ToAPIError(ctx context.Context, err error) (*APIError, error) {
@@ -81,7 +81,7 @@ type s3ErrorBody struct {
 
 // ParseUpstreamError reads an upstream error response's XML body (at most
 // 64 KiB) and returns the error S3 reported. A body without a code, as
-// HEAD answers have, gets the code S3 uses for that status and operation.
+// HEAD responses have, gets the code S3 uses for that status and operation.
 func ParseUpstreamError(status int, body io.Reader, op Op) *APIError {
 	var doc s3ErrorBody
 	if body != nil {

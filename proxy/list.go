@@ -163,7 +163,7 @@ type prefixJSON struct {
 }
 
 // toJSON converts a ListObjectsV2 page, decoding the names S3 sent
-// URL-encoded when the response says it did.
+// URL-encoded when the response's EncodingType is url.
 func (doc *listBucketResult) toJSON() (*listObjectsJSON, error) {
 	decode := func(s string) (string, error) { return s, nil }
 	if doc.EncodingType == "url" {

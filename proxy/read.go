@@ -121,7 +121,7 @@ func (r *ReadRequest) CoalesceKey() CoalesceKey {
 	return k
 }
 
-// ReadResult is the upstream's answer to a read, shared by every member of
+// ReadResult is the upstream's response to a read, shared by every member of
 // a group. It must not be modified.
 type ReadResult struct {
 	StatusCode    int
@@ -157,7 +157,7 @@ func NewReadPath(up *Upstream, cfg batching.Config, log *slog.Logger) *ReadPath 
 
 // Read joins or starts the upstream call for req. The caller closes the
 // response body. An error means no response came back from the upstream;
-// S3 error answers arrive as results with their status.
+// S3 error responses arrive as results with their status.
 func (p *ReadPath) Read(ctx context.Context, req *ReadRequest) (*ReadResponse, error) {
 	call := func(ctx context.Context) (*ReadResult, io.ReadCloser, error) {
 		return p.call(ctx, req)
@@ -200,7 +200,7 @@ func (p *ReadPath) call(ctx context.Context, req *ReadRequest) (*ReadResult, io.
 		return nil, nil, err
 	}
 	if resp.StatusCode >= 500 {
-		p.log.Warn("upstream read answered with a server error",
+		p.log.Warn("upstream read returned a server error",
 			"op", req.Op, "bucket", req.Bucket, "key", req.Key, "status", resp.StatusCode,
 			"upstream_request_id", resp.Header.Get("X-Amz-Request-Id"))
 	}

@@ -97,7 +97,7 @@ type Request struct {
 	PayloadHash string
 
 	// Retry marks an idempotent request without a body: it is sent again
-	// after a 500, 502, 503 or 504 answer or a connection failure.
+	// after a 500, 502, 503 or 504 response or a connection failure.
 	Retry bool
 }
 
@@ -316,7 +316,7 @@ func virtualHostable(bucket string) bool {
 }
 
 // learnRegion records the region S3 names in a 301 PermanentRedirect or a
-// 400 AuthorizationHeaderMalformed answer and reports whether it differs
+// 400 AuthorizationHeaderMalformed response and reports whether it differs
 // from the region the request was signed for.
 func (u *Upstream) learnRegion(r *Request, resp *http.Response) bool {
 	if r.Bucket == "" || (resp.StatusCode != http.StatusMovedPermanently && resp.StatusCode != http.StatusBadRequest) {

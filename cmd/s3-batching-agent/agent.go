@@ -129,7 +129,7 @@ func (a *agent) servers() []namedServer {
 // Readiness: the agent is ready while the upstream has sent a response
 // within readyWindow. When traffic alone does not show that, a probe
 // request (GET / on the upstream, ListBuckets) is sent every probeInterval;
-// any HTTP answer, an error status included, counts.
+// any HTTP response, an error status included, counts.
 const (
 	readyWindow   = 30 * time.Second
 	probeInterval = 10 * time.Second
