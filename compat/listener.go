@@ -120,10 +120,12 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkFraming rejects a request whose body length is ambiguous, a known
-// request smuggling vector. Go's server already responds 400 to differing
-// Content-Length values.
+// request smuggling vector: FramingListener marks requests that carried
+// both Content-Length and Transfer-Encoding. Go's server already responds
+// 400 to differing Content-Length values.
 func checkFraming(r *http.Request) *proxy.APIError {
-	if len(r.TransferEncoding) > 0 && len(r.Header.Values("Content-Length")) > 0 {
+	ambiguous := len(r.Header.Values(ambiguousFramingHeader)) > 0
+	if ambiguous || (len(r.TransferEncoding) > 0 && len(r.Header.Values("Content-Length")) > 0) {
 		return &proxy.APIError{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: "A request must not carry both Content-Length and Transfer-Encoding."}
 	}
 	if len(r.TransferEncoding) > 1 || (len(r.TransferEncoding) == 1 && r.TransferEncoding[0] != "chunked") {

@@ -111,7 +111,7 @@ func (a *agent) servers() []namedServer {
 	helper := proxy.NewHelper(a.reads, helperCfg)
 
 	servers := []namedServer{
-		{"helper API", newServer(a.cfg, a.cfg.Port, a.inFlight.wrap("helper API", helper))},
+		{name: "helper API", srv: newServer(a.cfg, a.cfg.Port, a.inFlight.wrap("helper API", helper))},
 	}
 	if a.cfg.S3Port > 0 {
 		listener := compat.New(compat.Config{
@@ -121,7 +121,11 @@ func (a *agent) servers() []namedServer {
 			Observer: a.metrics,
 			Logger:   a.log.With("component", "s3-listener"),
 		})
-		servers = append(servers, namedServer{"S3 listener", newServer(a.cfg, a.cfg.S3Port, a.inFlight.wrap("S3 listener", listener))})
+		servers = append(servers, namedServer{
+			name: "S3 listener",
+			srv:  newServer(a.cfg, a.cfg.S3Port, a.inFlight.wrap("S3 listener", listener)),
+			wrap: compat.FramingListener,
+		})
 	}
 	return servers
 }

@@ -71,6 +71,9 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("listening for the %s on %s: %w", s.name, s.srv.Addr, err)
 		}
+		if s.wrap != nil {
+			ln = s.wrap(ln)
+		}
 		log.Info("listening", "server", s.name, "address", ln.Addr().String())
 		go func() {
 			if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -107,6 +110,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 type namedServer struct {
 	name string
 	srv  *http.Server
+	wrap func(net.Listener) net.Listener // nil means the plain listener
 }
 
 func newServer(cfg *config.Config, port int, h http.Handler) *http.Server {
