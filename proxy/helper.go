@@ -327,8 +327,8 @@ func (h *Helper) writeError(w http.ResponseWriter, r *http.Request, err error, b
 type jsonError struct {
 	Code      string
 	Message   string
-	Bucket    string `json:",omitempty"`
-	Key       string `json:",omitempty"`
+	Bucket    string
+	Key       string
 	RequestId string //nolint:revive // S3's field name.
 }
 
