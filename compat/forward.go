@@ -1,6 +1,9 @@
 package compat
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/url"
@@ -113,14 +116,31 @@ func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.V
 	}
 	trailers := trailerNames(r.Header)
 	coding := sigv4.StripAWSChunked(strings.Join(r.Header.Values("Content-Encoding"), ","))
+	trailerValues := payload.Trailers
 
-	if len(trailers) == 0 {
+	if len(trailers) == 0 && (hasChecksumHeader(r.Header) || query.Has("uploadId")) {
+		// The upstream checks the body against the client's checksum
+		// header, so a body cut short is not stored. A part cut short
+		// never becomes part of an object, because its client gets no
+		// ETag to complete the upload with, and a checksum on one part
+		// of an upload created without one makes some upstreams reject
+		// the completion (versitygw v1.8.0 does).
 		header.Del("X-Amz-Decoded-Content-Length")
 		header.Del("X-Amz-Trailer")
 		setOrDelete(header, "Content-Encoding", coding)
 		out.Body, out.ContentLength = body, decoded
 		out.PayloadHash = proxy.UnsignedPayload
 		return out, rec, nil
+	}
+	if len(trailers) == 0 {
+		// Without a checksum, a plain body that the agent cuts short when a
+		// chunk fails verification can be stored truncated (versitygw
+		// v1.8.0 does). A CRC32 trailer computed here makes the upstream
+		// reject a body that lacks its final chunk and trailer.
+		crc := &crc32Reader{r: body}
+		body = recordingReader{r: crc, rec: rec}
+		trailers = []string{"x-amz-checksum-crc32"}
+		trailerValues = crc.trailers
 	}
 
 	length, err := sigv4.UnsignedTrailerLength(decoded, sigv4.DefaultEncodeChunkSize, trailers)
@@ -134,7 +154,7 @@ func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.V
 	}
 	header.Set("X-Amz-Decoded-Content-Length", strconv.FormatInt(decoded, 10))
 	header.Set("X-Amz-Trailer", strings.Join(trailers, ","))
-	out.Body = sigv4.NewUnsignedTrailerEncoder(body, sigv4.DefaultEncodeChunkSize, payload.Trailers)
+	out.Body = sigv4.NewUnsignedTrailerEncoder(body, sigv4.DefaultEncodeChunkSize, trailerValues)
 	out.ContentLength = length
 	out.PayloadHash = sigv4.StreamingUnsignedPayloadTrailer
 	return out, rec, nil
@@ -180,4 +200,35 @@ func setOrDelete(h http.Header, name, value string) {
 		return
 	}
 	h.Set(name, value)
+}
+
+// hasChecksumHeader reports whether the request carries an
+// x-amz-checksum-<algorithm> header with the object's checksum.
+func hasChecksumHeader(h http.Header) bool {
+	for name := range h {
+		if strings.HasPrefix(name, "X-Amz-Checksum-") && name != "X-Amz-Checksum-Type" && name != "X-Amz-Checksum-Algorithm" {
+			return true
+		}
+	}
+	return false
+}
+
+// crc32Reader computes the CRC32 (IEEE) of the bytes read through it.
+type crc32Reader struct {
+	r   io.Reader
+	sum uint32
+}
+
+func (c *crc32Reader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.sum = crc32.Update(c.sum, crc32.IEEETable, p[:n])
+	return n, err
+}
+
+// trailers returns the x-amz-checksum-crc32 trailer, base64 of the
+// big-endian CRC as S3 expects.
+func (c *crc32Reader) trailers() []sigv4.Trailer {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], c.sum)
+	return []sigv4.Trailer{{Name: "x-amz-checksum-crc32", Value: base64.StdEncoding.EncodeToString(b[:])}}
 }
