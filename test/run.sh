@@ -48,6 +48,8 @@ install_debian_packages() {
 	local pkg
 	# go test -race needs cgo, so a C compiler and the C library headers.
 	command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+	# make build is the release build the Dockerfile runs.
+	command -v make >/dev/null || missing+=(make)
 	for pkg in awscli python3-requests python3-boto3; do
 		debian_installed "$pkg" || missing+=("$pkg")
 	done
@@ -153,6 +155,10 @@ if [[ $# -gt 0 ]]; then
 	log "go test -race -count=1 -timeout 25m $*"
 	exec go test -race -count=1 -timeout 25m "$@"
 fi
+
+# The release binary, built exactly as the Dockerfile builds it.
+log "make build (the Dockerfile's compile command)"
+make build
 
 # Both modules run even when the first fails; the exit status is the first
 # failure's.
