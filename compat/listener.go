@@ -1,8 +1,6 @@
 package compat
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -76,7 +74,7 @@ var presignParams = []string{
 // ServeHTTP authenticates, classifies and serves one S3 request.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	requestID := newRequestID()
+	requestID := proxy.NewRequestID()
 	rec := &proxy.Recorder{ResponseWriter: w}
 	op := operation{Name: "unknown"}
 	defer func() {
@@ -209,16 +207,7 @@ func (l *Listener) serveRead(w *proxy.Recorder, r *http.Request, op operation, q
 	defer resp.Body.Close()
 	w.Observe(resp)
 
-	meta := resp.Meta
-	copyResponseHeaders(w.Header(), meta.Header)
-	if meta.ContentLength >= 0 && meta.StatusCode != http.StatusNotModified && meta.StatusCode != http.StatusNoContent {
-		w.Header().Set("Content-Length", strconv.FormatInt(meta.ContentLength, 10))
-	}
-	w.WriteHeader(meta.StatusCode)
-	if r.Method == http.MethodHead {
-		return
-	}
-	l.streamBody(w, r, resp.Body, op)
+	l.relay(w, r, resp.Meta.StatusCode, resp.Meta.Header, resp.Meta.ContentLength, resp.Body, op)
 }
 
 // forward streams a request that is not a coalesced read to the upstream,
@@ -253,22 +242,24 @@ func (l *Listener) forward(w *proxy.Recorder, r *http.Request, op operation, que
 		}
 	}
 
-	copyResponseHeaders(w.Header(), resp.Header)
-	if resp.ContentLength >= 0 && resp.StatusCode != http.StatusNotModified && resp.StatusCode != http.StatusNoContent {
-		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	l.relay(w, r, resp.StatusCode, resp.Header, resp.ContentLength, resp.Body, op)
+}
+
+// relay writes an upstream response as it came: its headers (but
+// hop-by-hop ones), its length, its status and, except for HEAD, its body.
+// A body cut short aborts the connection so the client cannot take a
+// truncated object for a whole one.
+func (l *Listener) relay(w *proxy.Recorder, r *http.Request, status int, header http.Header, length int64, body io.Reader, op operation) {
+	copyResponseHeaders(w.Header(), header)
+	if length >= 0 && status != http.StatusNotModified && status != http.StatusNoContent {
+		w.Header().Set("Content-Length", strconv.FormatInt(length, 10))
 	}
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
 	}
-	l.streamBody(w, r, resp.Body, op)
-}
 
-// streamBody copies a response body to the client. A body cut short aborts
-// the connection so the client cannot take a truncated object for a whole
-// one.
-func (l *Listener) streamBody(w *proxy.Recorder, r *http.Request, body io.Reader, op operation) {
-	if _, err := io.Copy(w, body); err != nil {
+	if _, err := proxy.CopyBody(w, body); err != nil {
 		if r.Context().Err() == nil {
 			l.log.Warn("response cut short", "op", op.Name, "bucket", op.Bucket, "key", op.Key, "bytes_sent", w.Bytes, "error", err)
 		}
@@ -311,10 +302,4 @@ func copyResponseHeaders(dst, src http.Header) {
 		}
 		dst[name] = append([]string(nil), v...)
 	}
-}
-
-func newRequestID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -128,7 +127,7 @@ func methods(next http.Handler, allowed ...string) http.Handler {
 		writeJSONError(w, r, &APIError{
 			Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed",
 			Message: "The method " + r.Method + " is not allowed on this path; use " + strings.Join(allowed, " or ") + ".",
-		}, "", "", newRequestID())
+		}, "", "", NewRequestID())
 	})
 }
 
@@ -244,7 +243,7 @@ func relayObject(w http.ResponseWriter, r *http.Request, resp *ReadResponse, log
 	if r.Method == http.MethodHead || meta.StatusCode == http.StatusNotModified {
 		return
 	}
-	n, err := io.Copy(w, resp.Body)
+	n, err := CopyBody(w, resp.Body)
 	if err != nil {
 		if r.Context().Err() == nil {
 			log.Warn("object response cut short", "path", r.URL.Path, "bytes_sent", n, "error", err)
@@ -319,7 +318,7 @@ func (h *Helper) writeError(w http.ResponseWriter, r *http.Request, err error, b
 	if !errors.As(err, &own) && apiErr.Status >= 500 {
 		h.log.Error("request failed", "path", r.URL.Path, "bucket", bucket, "key", key, "error", err)
 	}
-	writeJSONError(w, r, apiErr, bucket, key, newRequestID())
+	writeJSONError(w, r, apiErr, bucket, key, NewRequestID())
 }
 
 // jsonError is the helper API's error body; field names follow S3's XML
@@ -353,7 +352,9 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	}
 }
 
-func newRequestID() string {
+// NewRequestID returns a random request ID for error responses and
+// logs: 16 upper-case hex digits, like S3's.
+func NewRequestID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
