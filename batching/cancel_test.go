@@ -1,6 +1,7 @@
 package batching
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -216,4 +217,30 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	n := copy(p[:min(len(p), r.step)], r.data)
 	r.data = r.data[n:]
 	return n, nil
+}
+
+// A lone reader that stops reading holds back nobody, so it is never cut
+// off; before, the stall timeout cut it like a slow member of a group.
+func TestLoneSlowReaderIsNotCutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{Window: time.Hour, MaxSize: 1, BufferSize: 64, ChunkSize: 16, StallTimeout: time.Second}
+		c := New[string, string](cfg)
+		body := pattern(1024)
+		var calls counter
+
+		resp, err := c.Do(t.Context(), "k", calls.bodyFunc("m", body))
+		if err != nil {
+			t.Fatalf("Do() error = %v", err)
+		}
+		defer resp.Body.Close()
+		time.Sleep(10 * cfg.StallTimeout)
+
+		got, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("read after a long pause: error = %v, want none", err)
+		}
+		if !bytes.Equal(got, body) {
+			t.Errorf("read %d bytes after a long pause, want the %d bytes served", len(got), len(body))
+		}
+	})
 }

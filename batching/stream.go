@@ -190,8 +190,20 @@ func (s *stream) trimLocked() int64 {
 	return minOff
 }
 
-// cutSlowestLocked removes the readers still at offset off.
+// cutSlowestLocked removes the readers still at offset off, but only when
+// another reader is further on and so held back by them. Readers that are
+// all equally slow hold back nobody and keep their stream.
 func (s *stream) cutSlowestLocked(off int64) {
+	ahead := false
+	for r := range s.readers {
+		if r.off > off {
+			ahead = true
+			break
+		}
+	}
+	if !ahead {
+		return
+	}
 	for r := range s.readers {
 		if r.off == off {
 			r.err = ErrSlowReader
