@@ -71,6 +71,9 @@ var presignParams = []string{
 	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
 }
 
+// sigV2PresignParams are the query parameters of a SigV2 presigned URL.
+var sigV2PresignParams = []string{"AWSAccessKeyId", "Signature", "Expires"}
+
 // ServeHTTP authenticates, classifies and serves one S3 request.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -78,9 +81,11 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &proxy.Recorder{ResponseWriter: w}
 	op := operation{Name: "unknown"}
 	defer func() {
+		e := rec.Event("s3", op.Name, start)
 		if l.cfg.Observer != nil {
-			l.cfg.Observer.Request(rec.Event("s3", op.Name, start))
+			l.cfg.Observer.Request(e)
 		}
+		proxy.LogRequest(r.Context(), l.log, e, r.Method, r.URL.EscapedPath())
 	}()
 
 	if err := checkFraming(r); err != nil {
@@ -100,6 +105,14 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, name := range presignParams {
 		query.Del(name)
+	}
+	if query.Has("AWSAccessKeyId") && query.Has("Signature") {
+		// A SigV2 presigned URL (older boto3 makes them by default). The
+		// agent signs with SigV4 instead; in verify mode such a request
+		// fails verification, since only SigV4 is checked.
+		for _, name := range sigV2PresignParams {
+			query.Del(name)
+		}
 	}
 	op = classify(r.Method, bucket, key, withoutSDKParams(query))
 
@@ -300,6 +313,6 @@ func copyResponseHeaders(dst, src http.Header) {
 		if hopHeaders[name] || name == "Content-Length" {
 			continue
 		}
-		dst[name] = append([]string(nil), v...)
+		dst[proxy.WireHeaderName(name)] = append([]string(nil), v...)
 	}
 }

@@ -35,6 +35,11 @@ type HelperConfig struct {
 	// Observer receives one event per /s3/ request; nil is allowed.
 	Observer RequestObserver
 
+	// S3RoutesOff makes the /s3/ routes answer 403: the S3 listener's
+	// --client-auth verify mode would mean nothing if this unauthenticated
+	// read path stayed open.
+	S3RoutesOff bool
+
 	Logger *slog.Logger
 }
 
@@ -60,9 +65,19 @@ func NewHelper(reads *ReadPath, cfg HelperConfig) *Helper {
 	r := mux.NewRouter()
 	r.Handle("/health", methods(http.HandlerFunc(h.health), http.MethodGet, http.MethodHead))
 	r.Handle("/ready", methods(http.HandlerFunc(h.ready), http.MethodGet, http.MethodHead))
-	r.Handle("/s3/listBuckets", h.observed(methods(http.HandlerFunc(h.listBuckets), http.MethodGet)))
-	r.Handle("/s3/listObjects", h.observed(methods(http.HandlerFunc(h.listObjects), http.MethodGet)))
-	r.Handle("/s3/getObject", h.observed(methods(http.HandlerFunc(h.getObject), http.MethodGet, http.MethodHead)))
+	switch {
+	case cfg.S3RoutesOff:
+		r.PathPrefix("/s3/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			h.writeError(w, req, &APIError{
+				Status: http.StatusForbidden, Code: "AccessDenied",
+				Message: "The helper API's /s3/ routes are off because the agent verifies clients (--client-auth verify); use the S3 listener with signed requests.",
+			}, "", "")
+		}))
+	default:
+		r.Handle("/s3/listBuckets", h.observed(methods(http.HandlerFunc(h.listBuckets), http.MethodGet)))
+		r.Handle("/s3/listObjects", h.observed(methods(http.HandlerFunc(h.listObjects), http.MethodGet)))
+		r.Handle("/s3/getObject", h.observed(methods(http.HandlerFunc(h.getObject), http.MethodGet, http.MethodHead)))
+	}
 	if cfg.DebugConfig != nil {
 		r.Handle("/debug/config", methods(http.HandlerFunc(h.debugConfig), http.MethodGet))
 	}
@@ -76,7 +91,7 @@ func NewHelper(reads *ReadPath, cfg HelperConfig) *Helper {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		h.writeError(w, req, &APIError{
 			Status: http.StatusNotFound, Code: "NotFound",
-			Message: "No helper API route at this path. Routes: /health, /ready, /s3/listBuckets, /s3/listObjects, /s3/getObject.",
+			Message: "No helper API route at this path. Routes: /health, /ready, /metrics, /s3/listBuckets, /s3/listObjects, /s3/getObject.",
 		}, "", "")
 	})
 	h.router = r
@@ -107,7 +122,9 @@ func (h *Helper) observed(next http.Handler) http.Handler {
 			if op == OpGetObject && r.Method == http.MethodHead {
 				op = OpHeadObject
 			}
-			h.cfg.Observer.Request(rec.Event("helper", string(op), start))
+			e := rec.Event("helper", string(op), start)
+			h.cfg.Observer.Request(e)
+			LogRequest(r.Context(), h.log, e, r.Method, r.URL.Path)
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -232,7 +249,7 @@ func relayObject(w http.ResponseWriter, r *http.Request, resp *ReadResponse, log
 	}
 	for name, v := range meta.Header {
 		if strings.HasPrefix(name, "X-Amz-") && name != "X-Amz-Id-2" {
-			out[name] = append([]string(nil), v...)
+			out[WireHeaderName(name)] = append([]string(nil), v...)
 		}
 	}
 	if meta.ContentLength >= 0 && meta.StatusCode != http.StatusNotModified {
@@ -333,7 +350,7 @@ type jsonError struct {
 
 func writeJSONError(w http.ResponseWriter, r *http.Request, e *APIError, bucket, key, requestID string) {
 	w.Header().Del("Content-Length")
-	w.Header().Set("X-Request-Id", requestID)
+	w.Header().Set("X-Amz-Request-Id", requestID)
 	writeJSON(w, r, e.Status, jsonError{Code: e.Code, Message: e.Message, Bucket: bucket, Key: key, RequestId: requestID})
 }
 
@@ -358,4 +375,16 @@ func NewRequestID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// WireHeaderName returns the name under which a relayed response header is
+// written. Go's client canonicalises names (X-Amz-Meta-Foo), but S3 sends
+// x-amz-* names in lower case, and SDKs such as boto3 build user metadata
+// keys from the name as received, so those go out in lower case again.
+// Other names keep Go's form; HTTP names are case-insensitive.
+func WireHeaderName(name string) string {
+	if strings.HasPrefix(name, "X-Amz-") {
+		return strings.ToLower(name)
+	}
+	return name
 }

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -90,4 +92,17 @@ func (r *Recorder) Event(frontDoor, op string, start time.Time) RequestEvent {
 		GroupSize: r.GroupSize, Opener: r.Opener,
 		Bytes: r.Bytes, Duration: time.Since(start),
 	}
+}
+
+// LogRequest writes e to log at debug level, when that level is enabled.
+func LogRequest(ctx context.Context, log *slog.Logger, e RequestEvent, method, path string) {
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	log.LogAttrs(ctx, slog.LevelDebug, "request",
+		slog.String("front_door", e.FrontDoor), slog.String("op", e.Op),
+		slog.String("method", method), slog.String("path", path),
+		slog.Int("status", e.Status), slog.Int64("bytes", e.Bytes),
+		slog.Int("group_size", e.GroupSize), slog.Bool("opener", e.Opener),
+		slog.Duration("duration", e.Duration))
 }

@@ -44,7 +44,7 @@ func newAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) (*agent
 	if cfg.ClientAuth == "verify" {
 		clients, err := compat.LoadClientCredentials(cfg.ClientCredentials)
 		if err != nil {
-			return nil, err
+			return nil, &config.UsageError{Flag: "client-credentials", Message: err.Error()}
 		}
 		a.clients = clients
 		log.Info("S3 listener verifies client signatures", "clients", clients.Len())
@@ -98,6 +98,7 @@ func (a *agent) servers() []namedServer {
 		Ready:         a.ready,
 		Extra:         map[string]http.Handler{"/metrics": a.metrics.Handler()},
 		Observer:      a.metrics,
+		S3RoutesOff:   a.clients != nil,
 		Logger:        a.log.With("component", "helper"),
 	}
 	if a.cfg.Debug {

@@ -36,6 +36,11 @@ func main() {
 	defer stop()
 
 	if err := run(ctx, cfg, log); err != nil {
+		var usage *config.UsageError
+		if errors.As(err, &usage) {
+			fmt.Fprintln(os.Stderr, usage)
+			os.Exit(2)
+		}
 		log.Error("agent stopped with an error", "error", err)
 		os.Exit(1)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -152,6 +153,11 @@ func (c *Config) validate(endpoint string) error {
 	if c.Endpoint != nil && c.LocalStore != "" {
 		return &UsageError{"local-store", "cannot be combined with --endpoint; choose one upstream"}
 	}
+	if c.LocalStore != "" {
+		if info, err := os.Stat(c.LocalStore); err != nil || !info.IsDir() {
+			return &UsageError{"local-store", fmt.Sprintf("%q is not an existing directory; give a directory whose top-level folders are the buckets", c.LocalStore)}
+		}
+	}
 
 	switch c.ClientAuth {
 	case "none":
@@ -161,6 +167,9 @@ func (c *Config) validate(endpoint string) error {
 	case "verify":
 		if c.ClientCredentials == "" {
 			return &UsageError{"client-credentials", "is required with --client-auth verify; give the path of the client keys file"}
+		}
+		if info, err := os.Stat(c.ClientCredentials); err != nil || !info.Mode().IsRegular() {
+			return &UsageError{"client-credentials", fmt.Sprintf("%q is not an existing file; give the path of the client keys file", c.ClientCredentials)}
 		}
 	default:
 		return &UsageError{"client-auth", fmt.Sprintf("%q is not accepted; use none or verify", c.ClientAuth)}

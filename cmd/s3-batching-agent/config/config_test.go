@@ -57,6 +57,9 @@ func TestParseRejectsInvalidValues(t *testing.T) {
 		{"bind not an IP", []string{"--bind", "localhost"}, "bind"},
 		{"client auth mode", []string{"--client-auth", "maybe"}, "client-auth"},
 		{"verify without file", []string{"--client-auth", "verify"}, "client-credentials"},
+		{"verify with missing file", []string{"--client-auth", "verify", "--client-credentials", "/nonexistent/clients.json"}, "client-credentials"},
+		{"local store missing", []string{"--local-store", "/nonexistent/store"}, "local-store"},
+		{"local store is a file", []string{"--local-store", "config_test.go"}, "local-store"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
