@@ -2,6 +2,7 @@ package compat
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"strconv"
 )
@@ -83,14 +84,23 @@ func (c *framingConn) Read(p []byte) (int, error) {
 		}
 		if err != nil {
 			// Hand over a header block cut short so the server can
-			// answer it; the connection is ending anyway.
-			if len(c.header) > 0 {
+			// answer it; the connection is ending anyway. A timeout keeps
+			// the block: net/http's server ends its one-byte background
+			// read with a read deadline in the past when a handler
+			// returns, and then reads on.
+			if len(c.header) > 0 && !isTimeout(err) {
 				c.pending, c.header = c.header, nil
 				continue
 			}
 			return 0, err
 		}
 	}
+}
+
+// isTimeout reports whether err is a read deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // scan follows data, just read into the caller's buffer, through the
