@@ -147,11 +147,12 @@ func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.V
 	if err != nil {
 		return nil, nil, authError(err)
 	}
-	if coding == "" {
-		header.Set("Content-Encoding", "aws-chunked")
-	} else {
-		header.Set("Content-Encoding", "aws-chunked,"+coding)
-	}
+	// The framing is announced by x-amz-content-sha256 and x-amz-trailer,
+	// the headers AWS's trailing-checksum documentation requires; leaving
+	// aws-chunked out of Content-Encoding keeps upstreams that store that
+	// header as received (versitygw v1.8.0) from storing it.
+	// NOTE: checked against versitygw only, not against AWS S3.
+	setOrDelete(header, "Content-Encoding", coding)
 	header.Set("X-Amz-Decoded-Content-Length", strconv.FormatInt(decoded, 10))
 	header.Set("X-Amz-Trailer", strings.Join(trailers, ","))
 	out.Body = sigv4.NewUnsignedTrailerEncoder(body, sigv4.DefaultEncodeChunkSize, trailerValues)
