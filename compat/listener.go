@@ -255,7 +255,32 @@ func (l *Listener) forward(w *proxy.Recorder, r *http.Request, op operation, que
 		}
 	}
 
+	rewriteLocation(resp, r, op.Bucket)
 	l.relay(w, r, resp.StatusCode, resp.Header, resp.ContentLength, resp.Body, op)
+}
+
+// rewriteLocation points a Location header that names the upstream (a POST
+// policy upload's 201, for one) at the agent instead, path-style, so the
+// client never learns, or tries to reach, the upstream's address.
+func rewriteLocation(resp *http.Response, r *http.Request, bucket string) {
+	loc := resp.Header.Get("Location")
+	if loc == "" || resp.Request == nil {
+		return
+	}
+	u, err := url.Parse(loc)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, resp.Request.URL.Host) {
+		return
+	}
+	if bucket != "" && strings.HasPrefix(strings.ToLower(u.Host), strings.ToLower(bucket)+".") {
+		// Virtual-hosted upstream: the bucket moves into the path.
+		u.Path, u.RawPath = "/"+bucket+u.Path, ""
+	}
+	u.Scheme = "http"
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	u.Host = r.Host
+	resp.Header.Set("Location", u.String())
 }
 
 // relay writes an upstream response as it came: its headers (but
