@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,11 +82,25 @@ func NewHelper(reads *ReadPath, cfg HelperConfig) *Helper {
 	if cfg.DebugConfig != nil {
 		r.Handle("/debug/config", methods(http.HandlerFunc(h.debugConfig), http.MethodGet))
 	}
-	for path, handler := range cfg.Extra {
+	// mux matches routes in the order they were added, so exact paths go
+	// before prefixes that contain them (/debug/pprof/profile before
+	// /debug/pprof/).
+	paths := make([]string, 0, len(cfg.Extra))
+	for path := range cfg.Extra {
+		paths = append(paths, path)
+	}
+	sort.Slice(paths, func(i, j int) bool {
+		pi, pj := strings.HasSuffix(paths[i], "/"), strings.HasSuffix(paths[j], "/")
+		if pi != pj {
+			return !pi
+		}
+		return paths[i] < paths[j]
+	})
+	for _, path := range paths {
 		if strings.HasSuffix(path, "/") {
-			r.PathPrefix(path).Handler(handler)
+			r.PathPrefix(path).Handler(cfg.Extra[path])
 		} else {
-			r.Handle(path, handler)
+			r.Handle(path, cfg.Extra[path])
 		}
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

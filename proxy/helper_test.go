@@ -41,3 +41,24 @@ func TestWireHeaderName(t *testing.T) {
 		}
 	}
 }
+
+// Extra routes used to be added in map order, so the /debug/pprof/ prefix
+// could shadow /debug/pprof/profile on about half of all starts.
+func TestHelperExactExtraRoutesBeforePrefixes(t *testing.T) {
+	exact := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	prefix := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	for range 20 {
+		h := NewHelper(nil, HelperConfig{Extra: map[string]http.Handler{
+			"/debug/pprof/":        prefix,
+			"/debug/pprof/profile": exact,
+			"/debug/pprof/trace":   exact,
+		}})
+		for path, want := range map[string]int{"/debug/pprof/profile": http.StatusTeapot, "/debug/pprof/trace": http.StatusTeapot, "/debug/pprof/heap": http.StatusAccepted} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != want {
+				t.Fatalf("GET %s status = %d, want %d", path, rec.Code, want)
+			}
+		}
+	}
+}
