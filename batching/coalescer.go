@@ -13,6 +13,7 @@ import (
 const (
 	DefaultBufferSize   = 1 << 20
 	DefaultChunkSize    = 32 << 10
+	DefaultLargeChunk   = 256 << 10
 	DefaultStallTimeout = 30 * time.Second
 )
 
@@ -44,6 +45,13 @@ type Config struct {
 	// ChunkSize is the size of one read from a call's body. Zero means
 	// DefaultChunkSize.
 	ChunkSize int
+
+	// LargeChunkSize is the read size for a body that reports, through a
+	// ContentLength() int64 method, at least four times that many bytes:
+	// fewer, larger reads and writes move large objects faster, while
+	// small bodies keep small buffers. Zero means DefaultLargeChunk; it is
+	// capped at BufferSize.
+	LargeChunkSize int
 
 	// StallTimeout is how long the slowest members may hold a full buffer
 	// before they are cut off with ErrSlowReader. Zero means
@@ -130,6 +138,10 @@ func New[K comparable, M any](cfg Config) *Coalescer[K, M] {
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = DefaultChunkSize
 	}
+	if cfg.LargeChunkSize <= 0 {
+		cfg.LargeChunkSize = DefaultLargeChunk
+	}
+	cfg.LargeChunkSize = max(min(cfg.LargeChunkSize, cfg.BufferSize), cfg.ChunkSize)
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = DefaultStallTimeout
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -86,4 +87,48 @@ func TestFanOutBufferIsBounded(t *testing.T) {
 		}
 		fast.Body.Close()
 	})
+}
+
+// sizedReader reports its length the way the read path's bodies do.
+type sizedReader struct {
+	*bytes.Reader
+	n int64
+}
+
+func (s sizedReader) ContentLength() int64 { return s.n }
+func (s sizedReader) Close() error         { return nil }
+
+func TestLargeBodiesUseLargeChunksAndWriteTo(t *testing.T) {
+	body := pattern(3<<20 + 17)
+	c := New[string, string](Config{Window: time.Hour, MaxSize: 4, BufferSize: 1 << 20, ChunkSize: 4 << 10, LargeChunkSize: 128 << 10})
+	fn := func(ctx context.Context) (string, io.ReadCloser, error) {
+		return "m", sizedReader{bytes.NewReader(body), int64(len(body))}, nil
+	}
+	results := make([][]byte, 4)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			resp, err := c.Do(t.Context(), "k", fn)
+			if err != nil {
+				t.Errorf("Do() error = %v", err)
+				return
+			}
+			defer resp.Body.Close()
+			r := resp.Body.(*reader)
+			if r.s.chunkSize != 128<<10 {
+				t.Errorf("chunk size = %d, want the large chunk size %d", r.s.chunkSize, 128<<10)
+			}
+			var buf bytes.Buffer
+			if _, err := r.WriteTo(&buf); err != nil {
+				t.Errorf("WriteTo() error = %v", err)
+			}
+			results[i] = buf.Bytes()
+		})
+	}
+	wg.Wait()
+	for i, got := range results {
+		if !bytes.Equal(got, body) {
+			t.Errorf("member %d got %d bytes, want the %d bytes served", i, len(got), len(body))
+		}
+	}
 }

@@ -64,10 +64,14 @@ func chunkPool(size int) *sync.Pool {
 }
 
 func newStream(body io.ReadCloser, cancel context.CancelFunc, cfg Config, readers []*reader) *stream {
+	chunkSize := cfg.ChunkSize
+	if sized, ok := body.(interface{ ContentLength() int64 }); ok && sized.ContentLength() >= 4*int64(cfg.LargeChunkSize) {
+		chunkSize = cfg.LargeChunkSize
+	}
 	s := &stream{
 		body:         body,
 		cancel:       cancel,
-		chunkSize:    cfg.ChunkSize,
+		chunkSize:    chunkSize,
 		limit:        int64(cfg.BufferSize),
 		stallTimeout: cfg.StallTimeout,
 		readers:      make(map[*reader]struct{}, len(readers)),
@@ -249,63 +253,97 @@ func (s *stream) removeLocked(r *reader) {
 // has read past the member's offset, the body ended, or the member's
 // context is done.
 func (r *reader) Read(p []byte) (int, error) {
-	s := r.s
-	if s == nil {
-		return 0, errClosed
-	}
 	if len(p) == 0 {
 		return 0, nil
 	}
+	src, err := r.next()
+	if err != nil {
+		return 0, err
+	}
+	n := copy(p, src)
+	if err := r.advance(n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// WriteTo writes the rest of the shared body to w straight from the shared
+// chunks, without a copy buffer, so each write can be a whole chunk.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		src, err := r.next()
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		n, werr := w.Write(src)
+		// On a cut-off the chunk may have been recycled during the write;
+		// advance reports it, and the caller aborts the response, so those
+		// bytes never pass for a complete body.
+		if err := r.advance(n); err != nil {
+			return total, err
+		}
+		total += int64(n)
+		if werr != nil {
+			return total, werr
+		}
+	}
+}
+
+// next blocks until bytes past the member's offset are published and
+// returns them, up to the end of their chunk. The slice is immutable and its
+// chunk is not recycled before advance moves the offset past it.
+func (r *reader) next() ([]byte, error) {
+	s := r.s
+	if s == nil {
+		return nil, errClosed
+	}
 
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for {
 		if r.err != nil {
-			err := r.err
-			s.mu.Unlock()
-			return 0, err
+			return nil, r.err
 		}
 		if r.off < s.end {
 			break
 		}
 		if s.err != nil {
-			err := s.err
-			s.mu.Unlock()
-			return 0, err
+			return nil, s.err
 		}
 
 		ready := s.dataReady
 		s.mu.Unlock()
 		select {
 		case <-ready:
+			s.mu.Lock()
 		case <-r.ctx.Done():
 			s.mu.Lock()
 			if r.err == nil {
 				r.err = r.ctx.Err()
 			}
 			s.removeLocked(r)
-			err := r.err
-			s.mu.Unlock()
-			return 0, err
+			return nil, r.err
 		}
-		s.mu.Lock()
 	}
 
 	i := (r.off - s.base) / int64(s.chunkSize)
-	chunk := s.chunks[i]
-	src := chunk[(r.off-s.base)%int64(s.chunkSize):]
-	s.mu.Unlock()
+	return s.chunks[i][(r.off-s.base)%int64(s.chunkSize):], nil
+}
 
-	// src is published and immutable, and its chunk cannot be recycled
-	// before r.off moves past it.
-	n := copy(p, src)
-
+// advance moves the member's offset n bytes on and wakes the pump when a
+// chunk was passed. It returns the member's error if it was cut off or
+// closed since next: bytes taken from the chunk since then may have been
+// overwritten and must not be trusted.
+func (r *reader) advance(n int) error {
+	s := r.s
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if r.err != nil {
-		// Cut off or closed during the copy: the chunk may have been
-		// recycled under us, so p must not be trusted.
-		err := r.err
-		s.mu.Unlock()
-		return 0, err
+		return r.err
 	}
 	oldChunk := (r.off - s.base) / int64(s.chunkSize)
 	r.off += int64(n)
@@ -313,8 +351,7 @@ func (r *reader) Read(p []byte) (int, error) {
 		close(s.spaceReady)
 		s.spaceReady = make(chan struct{})
 	}
-	s.mu.Unlock()
-	return n, nil
+	return nil
 }
 
 // Close leaves the group. It is safe to call more than once.

@@ -211,8 +211,21 @@ func (p *ReadPath) call(ctx context.Context, req *ReadRequest) (*ReadResult, io.
 		ContentLength: resp.ContentLength,
 	}
 	removeHopHeaders(result.Header)
-	return result, resp.Body, nil
+	length := resp.ContentLength
+	if req.Op.Method() == http.MethodHead {
+		length = 0 // the object's size, but no body follows
+	}
+	return result, sizedBody{resp.Body, length}, nil
 }
+
+// sizedBody tells the batching layer a body's length (-1 when unknown), so
+// large objects stream in larger chunks.
+type sizedBody struct {
+	io.ReadCloser
+	length int64
+}
+
+func (b sizedBody) ContentLength() int64 { return b.length }
 
 // hopHeaders belong to one connection and are not relayed (RFC 9110,
 // section 7.6.1).
