@@ -196,7 +196,7 @@ func (s *stream) trimLocked() int64 {
 
 // cutSlowestLocked removes the readers still at offset off, but only when
 // another reader is further on and so held back by them. Readers that are
-// all equally slow hold back nobody and keep their stream.
+// all equally slow hold back no other reader, so they keep their stream.
 func (s *stream) cutSlowestLocked(off int64) {
 	ahead := false
 	for r := range s.readers {
@@ -239,7 +239,7 @@ func (s *stream) removeLocked(r *reader) {
 		s.cancel()
 		return
 	}
-	// The pump has finished and nobody reads any more.
+	// The pump has finished and no reader is left.
 	pool := chunkPool(s.chunkSize)
 	for i, c := range s.chunks {
 		b := c[:s.chunkSize]

@@ -20,10 +20,10 @@ const maxHeaderBlock = 1 << 20
 // FramingListener wraps an S3 listener's net.Listener so that requests
 // carrying both Content-Length and Transfer-Encoding can be rejected. Go's
 // server accepts such requests (RFC 9112, section 6.3 lets it) and drops
-// Content-Length before a handler sees it; S3 rejects them, and a proxy
+// Content-Length before any handler runs; S3 rejects them, and a proxy
 // that forwards them invites request smuggling. The wrapped connections
 // rename those Content-Length headers to X-Ambiguous-Cl, which the
-// Listener answers with 400.
+// Listener rejects with 400.
 func FramingListener(ln net.Listener) net.Listener {
 	return framingListener{ln}
 }
@@ -84,7 +84,7 @@ func (c *framingConn) Read(p []byte) (int, error) {
 		}
 		if err != nil {
 			// Hand over a header block cut short so the server can
-			// answer it; the connection is ending anyway. A timeout keeps
+			// respond to it; the connection is ending anyway. A timeout keeps
 			// the block: net/http's server ends its one-byte background
 			// read with a read deadline in the past when a handler
 			// returns, and then reads on.

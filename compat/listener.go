@@ -205,7 +205,7 @@ func readHeaders(h http.Header) http.Header {
 }
 
 // serveRead runs a read through the batching layer and relays the
-// upstream's answer as is, errors included.
+// upstream's response as is, errors included.
 func (l *Listener) serveRead(w *proxy.Recorder, r *http.Request, op operation, query url.Values, requestID string) {
 	req := &proxy.ReadRequest{Op: op.Read, Bucket: op.Bucket, Key: op.Key, Header: readHeaders(r.Header)}
 	if len(query) > 0 {
@@ -224,7 +224,7 @@ func (l *Listener) serveRead(w *proxy.Recorder, r *http.Request, op operation, q
 }
 
 // forward streams a request that is not a coalesced read to the upstream,
-// re-signed, and relays the answer. A successful write seals the read
+// re-signed, and relays the response. A successful write seals the read
 // groups it makes stale.
 func (l *Listener) forward(w *proxy.Recorder, r *http.Request, op operation, query url.Values, v *sigv4.Verification, requestID string) {
 	out, bodyErr, apiErr := outgoingRequest(r, op, query, v)
