@@ -379,10 +379,11 @@ func countGoroutines(profile, frame string) int {
 	return n
 }
 
-// Stack frames that waitForGoroutines counts.
+// Stack frames that waitForGoroutines counts. A member waiting for the
+// next bytes of a shared body is in reader.next, under Read or WriteTo.
 const (
 	frameGroupWait  = "batching.(*Coalescer[...]).Do("
-	frameStreamRead = "batching.(*reader).Read("
+	frameStreamRead = "batching.(*reader).next("
 )
 
 // mustStatus fails the test unless r has status want.
