@@ -3,8 +3,11 @@ package compat
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 )
 
 // ambiguousFramingHeader replaces the name of every Content-Length header
@@ -53,7 +56,7 @@ type framingConn struct {
 	state     framingState
 	remaining int64  // bytes left in a fixed body or chunk
 	line      []byte // chunk-size or trailer line being collected
-	passAll   bool   // stop following the stream (unparseable input)
+	passAll   bool   // release what was read as is, then end the stream
 }
 
 type framingState int
@@ -75,6 +78,12 @@ func (c *framingConn) Read(p []byte) (int, error) {
 			return n, nil
 		}
 
+		if c.passAll {
+			// The stream could not be followed (a framing Go's server
+			// rejects, or an oversized header block). The server closes the
+			// connection after its error; no further request is let in.
+			return 0, io.EOF
+		}
 		n, err := c.Conn.Read(p)
 		if released := c.scan(p[:n]); released > 0 {
 			return released, err
@@ -182,9 +191,9 @@ func (c *framingConn) consumeHeader(data []byte) []byte {
 		}
 	}
 
-	start := max(len(c.header)-3, 0)
+	start := max(len(c.header)-2, 0)
 	c.header = append(c.header, data...)
-	end := bytes.Index(c.header[start:], []byte("\r\n\r\n"))
+	end := headerBlockEnd(c.header, start)
 	if end < 0 {
 		if len(c.header) > maxHeaderBlock {
 			c.pending = append(c.pending, c.header...)
@@ -193,7 +202,6 @@ func (c *framingConn) consumeHeader(data []byte) []byte {
 		}
 		return nil
 	}
-	end += start + 4
 
 	block, rest := c.header[:end], c.header[end:]
 	c.setBodyState(block)
@@ -202,60 +210,117 @@ func (c *framingConn) consumeHeader(data []byte) []byte {
 	return bytes.Clone(rest)
 }
 
-// setBodyState reads the framing headers of block, renames Content-Length
-// when Transfer-Encoding is present too, and sets the state for the body.
-func (c *framingConn) setBodyState(block []byte) {
-	var lengths [][]byte // value slices of Content-Length lines
-	var nameStarts []int
-	chunked, transferEncoding := false, false
+// headerBlockEnd returns the offset just past the empty line that ends the
+// header block in b, searching from from, or -1. Like Go's server, it takes
+// a bare LF as a line end.
+func headerBlockEnd(b []byte, from int) int {
+	for i := from; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] == '\n' {
+			return i + 2
+		}
+		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+			return i + 3
+		}
+	}
+	return -1
+}
 
-	lines := bytes.Split(block, []byte("\r\n"))
+// setBodyState reads the framing headers of block the way Go's server
+// will, renames Content-Length when Transfer-Encoding is present too, and
+// sets the state for the body. A framing Go's server rejects stops the
+// following: the server closes such a connection after its error.
+func (c *framingConn) setBodyState(block []byte) {
+	var lengths []string // Content-Length values
+	var lengthStarts []int
+	var encodings []string // Transfer-Encoding values, folded lines joined
+	lastName := ""
+	http11 := true
+
 	offset := 0
-	for i, line := range lines {
+	for i, raw := range bytes.Split(block, []byte("\n")) {
 		lineStart := offset
-		offset += len(line) + 2
+		offset += len(raw) + 1
+		line := bytes.TrimSuffix(raw, []byte("\r"))
 		if i == 0 {
-			continue // request line
+			http11 = protoAtLeast11(line)
+			continue
+		}
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			// An obsolete folded line continues the previous header.
+			if lastName == "transfer-encoding" && len(encodings) > 0 {
+				encodings[len(encodings)-1] += " " + string(bytes.TrimSpace(line))
+			}
+			if lastName == "content-length" && len(lengths) > 0 {
+				lengths[len(lengths)-1] += " " + string(bytes.TrimSpace(line))
+			}
+			continue
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
+			lastName = ""
 			continue
 		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			lengths = append(lengths, value)
-			nameStarts = append(nameStarts, lineStart)
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			transferEncoding = true
-			codings := bytes.Split(value, []byte(","))
-			chunked = bytes.EqualFold(bytes.TrimSpace(codings[len(codings)-1]), []byte("chunked"))
+		lastName = strings.ToLower(string(name))
+		switch lastName {
+		case "content-length":
+			lengths = append(lengths, string(bytes.TrimSpace(value)))
+			lengthStarts = append(lengthStarts, lineStart)
+		case "transfer-encoding":
+			encodings = append(encodings, string(bytes.TrimSpace(value)))
 		}
 	}
 
-	if transferEncoding && len(lengths) > 0 {
-		for _, s := range nameStarts {
+	if len(encodings) > 0 && len(lengths) > 0 {
+		for _, s := range lengthStarts {
 			copy(block[s:], ambiguousFramingHeader)
 		}
+		lengths = nil
 	}
 
 	switch {
-	case transferEncoding && chunked:
+	case len(encodings) > 0 && http11:
+		// Go's server takes exactly one Transfer-Encoding, "chunked".
+		if len(encodings) != 1 || !strings.EqualFold(strings.TrimSpace(encodings[0]), "chunked") {
+			c.passAll = true
+			return
+		}
 		c.state = stateChunkSize
-	case transferEncoding:
-		// Not a framing Go's server accepts: it rejects the request and
-		// closes the connection.
-		c.passAll = true
 	case len(lengths) > 0:
-		n, err := strconv.ParseInt(string(lengths[0]), 10, 64)
-		if err != nil || n < 0 {
+		// Go's server ignores Transfer-Encoding on HTTP/1.0, and rejects
+		// differing or malformed Content-Length values.
+		for _, v := range lengths[1:] {
+			if v != lengths[0] {
+				c.passAll = true
+				return
+			}
+		}
+		n, err := strconv.ParseUint(lengths[0], 10, 63)
+		if err != nil {
 			c.passAll = true
 			return
 		}
 		if n > 0 {
-			c.state, c.remaining = stateFixedBody, n
+			c.state, c.remaining = stateFixedBody, int64(n)
 		}
 	}
+}
+
+// protoAtLeast11 reports whether a request line names HTTP/1.1 or later.
+// A line Go's server cannot parse counts as HTTP/1.1: the server rejects
+// it anyway.
+func protoAtLeast11(requestLine []byte) bool {
+	fields := bytes.Fields(requestLine)
+	if len(fields) == 0 {
+		return true
+	}
+	major, minor, ok := http.ParseHTTPVersion(string(fields[len(fields)-1]))
+	return !ok || major > 1 || (major == 1 && minor >= 1)
 }
 
 // consumeLine collects a chunk-size or trailer line, moves to the next

@@ -89,6 +89,9 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if err := checkFraming(r); err != nil {
+		// The rest of the connection's bytes cannot be trusted to frame
+		// the next request.
+		rec.Header().Set("Connection", "close")
 		writeXMLError(rec, r, err, requestID)
 		return
 	}
