@@ -1,7 +1,9 @@
 package compat
 
 import (
+	"bytes"
 	"errors"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -259,7 +261,44 @@ func (l *Listener) forward(w *proxy.Recorder, r *http.Request, op operation, que
 	}
 
 	rewriteLocation(resp, r, op.Bucket)
-	l.relay(w, r, resp.StatusCode, resp.Header, resp.ContentLength, resp.Body, op)
+	body, length := io.Reader(resp.Body), resp.ContentLength
+	if r.Method == http.MethodPost && resp.StatusCode < 300 {
+		body, length = rewriteBodyLocation(resp, r, op.Bucket)
+	}
+	l.relay(w, r, resp.StatusCode, resp.Header, length, body, op)
+}
+
+// maxRewrittenBody caps the POST response bodies searched for the
+// upstream's address; CompleteMultipartUpload and POST policy results are
+// a few hundred bytes.
+const maxRewrittenBody = 64 << 10
+
+// rewriteBodyLocation returns the body of a successful POST
+// (CompleteMultipartUpload, a POST policy upload) with the <Location> URL
+// on the upstream's host pointed at the agent, as rewriteLocation does for
+// the header. Bodies of unknown or large length pass unchanged.
+func rewriteBodyLocation(resp *http.Response, r *http.Request, bucket string) (io.Reader, int64) {
+	if resp.ContentLength < 0 || resp.ContentLength > maxRewrittenBody || resp.Request == nil {
+		return resp.Body, resp.ContentLength
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		// Relay what arrived; the short length makes the client see it
+		// as cut off.
+		return bytes.NewReader(b), resp.ContentLength
+	}
+	start := bytes.Index(b, []byte("<Location>"))
+	end := bytes.Index(b, []byte("</Location>"))
+	if start < 0 || end < start {
+		return bytes.NewReader(b), int64(len(b))
+	}
+	start += len("<Location>")
+	loc := html.UnescapeString(string(b[start:end]))
+	fake := &http.Response{Header: http.Header{"Location": {loc}}, Request: resp.Request}
+	rewriteLocation(fake, r, bucket)
+	replaced := []byte(html.EscapeString(fake.Header.Get("Location")))
+	out := append(append(append([]byte(nil), b[:start]...), replaced...), b[end:]...)
+	return bytes.NewReader(out), int64(len(out))
 }
 
 // rewriteLocation points a Location header that names the upstream (a POST
