@@ -16,9 +16,9 @@ var ErrSlowReader = errors.New("member fell too far behind the shared stream")
 var errClosed = errors.New("read on closed batched body")
 
 // stream reads a call's body once and lets every member read it at its own
-// pace. Bytes live in chunks of exactly chunkSize bytes (the last one may
-// be shorter); a chunk is never changed once its bytes are published, so
-// readers copy from it without holding the lock. The pump stops reading
+// pace. Bytes live in chunks of exactly chunkSize bytes, except the last.
+// A chunk is never changed once its bytes are published, so readers copy
+// from it without holding the lock. The pump stops reading
 // while the chunks held reach limit bytes, so memory stays below
 // limit + chunkSize whatever the body size and member count.
 type stream struct {
@@ -280,9 +280,9 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 		n, werr := w.Write(src)
-		// On a cut-off the chunk may have been recycled during the write;
-		// advance reports it, and the caller aborts the response, so those
-		// bytes never pass for a complete body.
+		// On a cut-off the chunk may have been recycled during the write.
+		// advance reports the cut-off and the caller aborts the response,
+		// so those bytes never pass for a complete body.
 		if err := r.advance(n); err != nil {
 			return total, err
 		}

@@ -122,9 +122,9 @@ func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.V
 		// The upstream checks the body against the client's checksum
 		// header, so a body cut short is not stored. A part cut short
 		// never becomes part of an object, because its client gets no
-		// ETag to complete the upload with, and a checksum on one part
-		// of an upload created without one makes some upstreams reject
-		// the completion (versitygw v1.8.0 does).
+		// ETag to complete the upload with. Parts also get no checksum
+		// of ours: on an upload created without one, a part checksum
+		// makes some upstreams (versitygw v1.8.0) reject the completion.
 		header.Del("X-Amz-Decoded-Content-Length")
 		header.Del("X-Amz-Trailer")
 		setOrDelete(header, "Content-Encoding", coding)
@@ -148,9 +148,9 @@ func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.V
 		return nil, nil, authError(err)
 	}
 	// The framing is announced by x-amz-content-sha256 and x-amz-trailer,
-	// the headers AWS's trailing-checksum documentation requires; leaving
-	// aws-chunked out of Content-Encoding keeps upstreams that store that
-	// header as received (versitygw v1.8.0) from storing it.
+	// the headers AWS's trailing-checksum documentation requires. Content-
+	// Encoding leaves aws-chunked out, because upstreams that store that
+	// header as received (versitygw v1.8.0) would store it too.
 	// NOTE: checked against versitygw only, not against AWS S3.
 	setOrDelete(header, "Content-Encoding", coding)
 	header.Set("X-Amz-Decoded-Content-Length", strconv.FormatInt(decoded, 10))

@@ -36,9 +36,9 @@ type HelperConfig struct {
 	// Observer receives one event per /s3/ request; nil is allowed.
 	Observer RequestObserver
 
-	// S3RoutesOff makes the /s3/ routes answer 403: the S3 listener's
-	// --client-auth verify mode would mean nothing if this unauthenticated
-	// read path stayed open.
+	// S3RoutesOff makes the /s3/ routes respond 403, because the S3
+	// listener's --client-auth verify mode would mean nothing if this
+	// unauthenticated read path stayed open.
 	S3RoutesOff bool
 
 	Logger *slog.Logger
