@@ -60,7 +60,7 @@ func (r recordingReader) Read(p []byte) (int, error) {
 func outgoingRequest(r *http.Request, op operation, query url.Values, v *sigv4.Verification) (*proxy.Request, *bodyError, *proxy.APIError) {
 	header := http.Header{}
 	for name, values := range r.Header {
-		if hopHeaders[name] || skippedForwardHeaders[name] {
+		if proxy.IsHopHeader(name) || skippedForwardHeaders[name] {
 			continue
 		}
 		header[name] = append([]string(nil), values...)

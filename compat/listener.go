@@ -361,23 +361,9 @@ func (l *Listener) writeError(w http.ResponseWriter, r *http.Request, err error,
 	writeXMLError(w, r, apiErr, requestID)
 }
 
-// hopHeaders belong to one connection and are not relayed (RFC 9110,
-// section 7.6.1).
-var hopHeaders = map[string]bool{
-	"Connection":          true,
-	"Keep-Alive":          true,
-	"Proxy-Connection":    true,
-	"Proxy-Authenticate":  true,
-	"Proxy-Authorization": true,
-	"Te":                  true,
-	"Trailer":             true,
-	"Transfer-Encoding":   true,
-	"Upgrade":             true,
-}
-
 func copyResponseHeaders(dst, src http.Header) {
 	for name, v := range src {
-		if hopHeaders[name] || name == "Content-Length" {
+		if proxy.IsHopHeader(name) || name == "Content-Length" {
 			continue
 		}
 		dst[proxy.WireHeaderName(name)] = append([]string(nil), v...)

@@ -229,17 +229,21 @@ func (b sizedBody) ContentLength() int64 { return b.length }
 
 // hopHeaders belong to one connection and are not relayed (RFC 9110,
 // section 7.6.1).
-var hopHeaders = []string{
-	"Connection",
-	"Keep-Alive",
-	"Proxy-Connection",
-	"Proxy-Authenticate",
-	"Proxy-Authorization",
-	"Te",
-	"Trailer",
-	"Transfer-Encoding",
-	"Upgrade",
+var hopHeaders = map[string]bool{
+	"Connection":          true,
+	"Keep-Alive":          true,
+	"Proxy-Connection":    true,
+	"Proxy-Authenticate":  true,
+	"Proxy-Authorization": true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
 }
+
+// IsHopHeader reports whether the canonical header name belongs to one
+// connection and must not be relayed.
+func IsHopHeader(name string) bool { return hopHeaders[name] }
 
 func removeHopHeaders(h http.Header) {
 	for _, f := range h["Connection"] {
@@ -249,7 +253,7 @@ func removeHopHeaders(h http.Header) {
 			}
 		}
 	}
-	for _, name := range hopHeaders {
+	for name := range hopHeaders {
 		h.Del(name)
 	}
 }
