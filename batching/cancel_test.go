@@ -219,8 +219,8 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// A lone reader that stops reading holds back nobody, so it is never cut
-// off; before, the stall timeout cut it like a slow member of a group.
+// A lone reader that stops reading holds back no other reader, so it is
+// never cut off; before, the stall timeout cut it like a slow member of a group.
 func TestLoneSlowReaderIsNotCutOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{Window: time.Hour, MaxSize: 1, BufferSize: 64, ChunkSize: 16, StallTimeout: time.Second}

@@ -149,7 +149,7 @@ func New[K comparable, M any](cfg Config) *Coalescer[K, M] {
 }
 
 // Do joins or opens the group for key and waits for its result. fn runs
-// only if this request dispatches a new group; it runs under a context the
+// only if this request dispatches a new group. It runs under a context the
 // group owns, which keeps ctx's values but not its cancellation. Do returns
 // early with ctx's error when ctx is done before the result is there.
 func (c *Coalescer[K, M]) Do(ctx context.Context, key K, fn Func[M]) (*Response[M], error) {

@@ -59,7 +59,7 @@ func TestFanOutBufferIsBounded(t *testing.T) {
 		fast, idle := <-got, <-got
 		synctest.Wait()
 
-		// Nobody reads yet: the pump stops at the buffer limit.
+		// No member reads yet, so the pump stops at the buffer limit.
 		limit := int64(cfg.BufferSize + cfg.ChunkSize)
 		if n := src.read.Load(); n > limit {
 			t.Errorf("pump read %d bytes ahead of idle members, want at most %d", n, limit)

@@ -16,7 +16,7 @@ import (
 const ambiguousFramingHeader = "X-Ambiguous-Cl"
 
 // maxHeaderBlock bounds how much of a request's header block the framing
-// check holds; a longer block passes through unchecked and Go's server
+// check holds. A longer block passes through unchecked, and Go's server
 // rejects it for exceeding http.Server.MaxHeaderBytes.
 const maxHeaderBlock = 1 << 20
 

@@ -218,7 +218,7 @@ func (p *ReadPath) call(ctx context.Context, req *ReadRequest) (*ReadResult, io.
 	return result, sizedBody{resp.Body, length}, nil
 }
 
-// sizedBody tells the batching layer a body's length (-1 when unknown), so
+// sizedBody reports a body's length to the batching layer (-1 when unknown), so
 // large objects stream in larger chunks.
 type sizedBody struct {
 	io.ReadCloser

@@ -1194,7 +1194,7 @@ func TestListenerBucketLocation(t *testing.T) {
 	}
 	for _, tt := range redirects {
 		t.Run("re-sign after "+tt.name, func(t *testing.T) {
-			// versitygw never redirects, so the Tap answers the first
+			// versitygw never redirects, so the Tap responds to the first
 			// request as S3 does for a bucket in another region, and
 			// versitygw runs in that region.
 			st := newCaseStack(t, caseOptions{region: "eu-west-1"})
@@ -1286,8 +1286,8 @@ func TestListenerConcurrentRangesNeverShare(t *testing.T) {
 }
 
 // TestListenerRangeEdgesRelayed reads ranges at and past the end of an
-// object. Proxies that compute ranges themselves answer 0--1/0 on an empty
-// object or clip wrongly. The agent relays the upstream's answer, so each
+// object. Proxies that compute ranges themselves return 0--1/0 on an empty
+// object or clip wrongly. The agent relays the upstream's response, so each
 // status, Content-Range and error code is compared with versitygw's own
 // answer as well as with S3's documented one.
 //
@@ -1304,8 +1304,8 @@ func TestListenerRangeEdgesRelayed(t *testing.T) {
 		name        string
 		key         string
 		rangeHeader string
-		// wantStatus 0 means only versitygw's own answer is compared, as
-		// for the empty object, where S3's answer is not documented.
+		// wantStatus 0 means only versitygw's own response is compared, as
+		// for the empty object, where S3's response is not documented.
 		wantStatus       int
 		wantContentRange string
 		wantBody         []byte

@@ -51,5 +51,5 @@
 //     streaming the old object at that moment can get a short or mixed
 //     body. Multipart uploads are held in memory until they complete.
 //   - Every object is a single part: partNumber=1 returns the whole object
-//     as a 206 response and other part numbers answer 416.
+//     as a 206 response and other part numbers return 416.
 package localstore

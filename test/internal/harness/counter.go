@@ -183,7 +183,7 @@ func (c *Counter) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 // Count returns how many requests with this method, bucket and key reached
 // the counter since it started or since the last Reset. An empty method
 // counts every method. Requests that a fault responded to count too, because
-// they reached what the agent sees as its upstream.
+// they reached the address the agent uses as its upstream.
 func (c *Counter) Count(method, bucket, key string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
